@@ -1,0 +1,160 @@
+"""The application factory: settings, extensions, endpoints, error handlers and CLI commands."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+import auth
+import cli
+import config
+import models
+from errors import AppError, InternalError, error_response
+from graphql_http import GraphQLView
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app; settings are defaults, then the environment, then `config_overrides`."""
+    settings = config.load_settings(config_overrides)
+    app = Flask(__name__, static_folder=None)
+    app.config.update(settings)
+    app.config["JWT_SECRET_KEY"] = config.jwt_secret(settings)
+    app.config["TESTING"] = settings["APP_ENV"] == "test"
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    models.configure(settings)
+
+    _init_cors(app)
+    auth.init_app(app)
+    _init_graphql(app)
+    _init_request_ids(app)
+    _init_error_handlers(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_cors(app: Flask) -> None:
+    origins = app.config["CORS_ORIGINS"]
+    if not origins:
+        return
+    from flask_cors import CORS
+
+    CORS(
+        app,
+        origins=origins,
+        supports_credentials="*" not in origins,  # credentials only for named origins
+        allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "WWW-Authenticate"],
+        max_age=600,
+    )
+
+
+def _init_graphql(app: Flask) -> None:
+    from schema import Context, introspection, schema, sdl
+
+    def context() -> Context:
+        return Context(viewer=auth.authenticate(), request_id=g.request_id)
+
+    view = GraphQLView(
+        schema.graphql_schema,
+        context=context,
+        graphiql_html=GRAPHIQL_HTML if app.config["GRAPHIQL"] else None,
+        max_depth=app.config["GRAPHQL_MAX_DEPTH"],
+        cache_size=app.config["GRAPHQL_CACHE_SIZE"],
+    )
+    app.add_url_rule("/graphql", "graphql", view, methods=["GET", "POST"])
+
+    access = app.config["GRAPHQL_SCHEMA_ACCESS"]
+    if access == "off":
+        return
+
+    @app.get("/graphql-schema")
+    def graphql_schema() -> Response:
+        """Serve the schema as introspection JSON (Relay's schema.json) or, with ?format=sdl, as SDL."""
+        if access == "token":
+            auth.authenticate()
+        if request.args.get("format") == "sdl":
+            return Response(sdl(), content_type="text/plain; charset=utf-8")
+        return jsonify(introspection())
+
+
+def _init_request_ids(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+
+def _init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def app_error(error: AppError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR")
+        converted = AppError(error.description, code=code)
+        converted.status = status
+        headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
+        return error_response(converted, headers)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        log.error("unexpected error (request %s)", g.get("request_id", "-"), exc_info=error)
+        return error_response(InternalError())
+
+
+GRAPHIQL_HTML = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>GraphiQL</title>
+  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+  <link rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css">
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL...</div>
+  <script crossorigin src="https://unpkg.com/react@18.3.1/umd/react.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"></script>
+  <script>
+    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+    ReactDOM.createRoot(document.getElementById("graphiql")).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultHeaders: JSON.stringify({ Authorization: "Bearer <access_token from POST /login>" }, null, 2),
+        shouldPersistHeaders: false,
+        defaultQuery: "{\\n  viewer {\\n    id\\n    email\\n    firstName\\n    lastName\\n  }\\n}\\n",
+      })
+    );
+  </script>
+</body>
+</html>
+"""

@@ -1,0 +1,97 @@
+"""Errors that reach clients, and their two renderings: HTTP JSON bodies and GraphQL errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Response
+
+
+class AppError(Exception):
+    """An error a client may see: a stable `code`, an HTTP `status` and a safe `message`."""
+
+    code = "BAD_REQUEST"
+    status = 400
+    message = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, **details: Any) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.details = details
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON body of this error for a plain HTTP endpoint."""
+        return {"code": self.code, "message": self.message, **self.details}
+
+    def to_graphql(self) -> dict[str, Any]:
+        """Return this error as a GraphQL response error."""
+        return {"message": self.message, "extensions": {"code": self.code, **self.details}}
+
+
+class MalformedJSON(AppError):
+    code = "MALFORMED_JSON"
+    status = 400
+    message = "The request body is not valid JSON."
+
+
+class UnsupportedMediaType(AppError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    message = "Send a JSON body with Content-Type: application/json."
+
+
+class ValidationFailed(AppError):
+    code = "VALIDATION_FAILED"
+    status = 400
+    message = "The input is not valid."
+
+
+class Unauthenticated(AppError):
+    code = "UNAUTHENTICATED"
+    status = 401
+    message = "Authentication is required."
+
+
+class Forbidden(AppError):
+    code = "FORBIDDEN"
+    status = 403
+    message = "You may not do this."
+
+
+class NotFound(AppError):
+    code = "NOT_FOUND"
+    status = 404
+    message = "Not found."
+
+
+class Conflict(AppError):
+    code = "CONFLICT"
+    status = 409
+    message = "This conflicts with existing data."
+
+
+class EmailTaken(Conflict):
+    code = "EMAIL_TAKEN"
+    message = "A user with this email already exists."
+
+
+class InternalError(AppError):
+    code = "INTERNAL_SERVER_ERROR"
+    status = 500
+    message = "Internal server error."
+
+
+def error_response(error: AppError, headers: dict[str, str] | None = None) -> Response:
+    """Render `error` for the current request: GraphQL-shaped on /graphql, plain JSON elsewhere."""
+    from flask import g, jsonify, request
+
+    body = {"errors": [error.to_graphql()]} if request.endpoint == "graphql" else error.to_dict()
+    if error.status >= 500:
+        body_error = body["errors"][0]["extensions"] if "errors" in body else body
+        body_error["requestId"] = getattr(g, "request_id", None)
+    response = jsonify(body)
+    response.status_code = error.status
+    response.headers.update(headers or {})
+    return response
