@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -211,7 +211,7 @@ def logout() -> Response:
             raise ValidationFailed("refresh_token is not a valid token of yours.", field="refresh_token")
         revoked.append(other)
     for payload in revoked:
-        RevokedToken(payload["jti"], expires_at=payload["exp"]).save()
+        RevokedToken(payload["jti"], expires_at=datetime.fromtimestamp(payload["exp"], UTC)).save()
     response = jsonify({"revoked": [payload["type"] for payload in revoked]})
     if current_app.config["AUTH_COOKIES"]:
         unset_jwt_cookies(response)

@@ -155,6 +155,8 @@ class User(Model):
             return None
 
     def _write_with_email_claim(self, condition: Any, release: str | None) -> None:
+        if self.email is None:
+            raise ValidationFailed("Set an email before saving a user.", field="email")
         if self.password is None:
             raise ValidationFailed("Set a password before saving a user.", field="password")
         try:
@@ -164,11 +166,12 @@ class User(Model):
                 if release is not None:
                     transaction.delete(UserEmail(release), UserEmail.user_id == self.id)
         except TransactWriteError as exc:
+            # PynamoDB sends deletes before puts, so the reasons read [release?, user, claim].
             reasons = [getattr(reason, "code", None) for reason in exc.cancellation_reasons or []]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if reasons[-1:] == ["ConditionalCheckFailed"]:
                 raise EmailTaken(f"A user with email {self.email} already exists.") from None
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise Conflict("This user was created or deleted by someone else; load it again.") from None
+            if "ConditionalCheckFailed" in reasons:
+                raise Conflict("This user was changed, created or deleted meanwhile; load it again.") from None
             raise
         self._stored_email = StoredEmail(self.email)
 

@@ -1,0 +1,383 @@
+"""Auth endpoints and token checks: /signup, /login, /refresh, /logout and the /graphql edge."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+import warnings
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+from conftest import PASSWORD, Auth
+from werkzeug.security import generate_password_hash
+
+import passwords
+from models import RevokedToken, User
+from passwords import PasswordHash
+
+VIEWER = "{ viewer { email } }"
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    return pyjwt.decode(token, options={"verify_signature": False})
+
+
+def forge(app: Any, secret: str | None = None, algorithm: str = "HS256", **claims: Any) -> str:
+    """Return a token signed like ours unless told otherwise."""
+    now = int(time.time())
+    payload = {"jti": str(uuid.uuid4()), "type": "access", "fresh": False, "iat": now, "nbf": now,
+               "exp": now + 600, "ver": 0, **claims}
+    with warnings.catch_warnings():  # PyJWT warns that our 47-byte test key is short for HS512
+        warnings.simplefilter("ignore")
+        return pyjwt.encode(payload, secret or app.config["JWT_SECRET_KEY"], algorithm=algorithm)
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """Return an `alg: none` token: no signature at all."""
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+# /signup
+
+
+def test_signup_creates_the_user_and_returns_tokens(client: Any, app: Any) -> None:
+    response = client.post(
+        "/signup",
+        json={"email": " Ada@Example.com", "password": PASSWORD, "firstName": " Ada ", "lastName": "Lovelace"},
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    user = User.find_by_email("ada@example.com")
+    assert body["user"] == {
+        "id": base64.b64encode(f"User:{user.id}".encode()).decode(),
+        "email": "ada@example.com",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "createdAt": user.created_at.isoformat(),
+    }
+    assert (body["token_type"], body["expires_in"]) == ("Bearer", 900)
+    assert claims_of(body["access_token"])["sub"] == user.id
+    assert claims_of(body["refresh_token"])["type"] == "refresh"
+    assert "password" not in json.dumps(body)
+
+
+def test_signup_names_are_optional(client: Any) -> None:
+    response = client.post("/signup", json={"email": "ada@example.com", "password": PASSWORD})
+    assert response.status_code == 201
+    assert (response.get_json()["user"]["firstName"], response.get_json()["user"]["lastName"]) == ("", "")
+
+
+VALID_SIGNUP = {"email": "ada@example.com", "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ({**VALID_SIGNUP, "email": None}, 400, "VALIDATION_FAILED", "email"),
+        ({k: v for k, v in VALID_SIGNUP.items() if k != "email"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "email": 42}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "email": "not-an-email"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "email": ["ada@example.com"]}, 400, "VALIDATION_FAILED", "email"),
+        ({k: v for k, v in VALID_SIGNUP.items() if k != "password"}, 400, "VALIDATION_FAILED", "password"),
+        ({**VALID_SIGNUP, "password": "short"}, 400, "VALIDATION_FAILED", "password"),
+        ({**VALID_SIGNUP, "password": "x" * 1025}, 400, "VALIDATION_FAILED", "password"),
+        ({**VALID_SIGNUP, "password": 12345678}, 400, "VALIDATION_FAILED", "password"),
+        ({**VALID_SIGNUP, "firstName": 7}, 400, "VALIDATION_FAILED", "firstName"),
+        ({**VALID_SIGNUP, "lastName": "x" * 101}, 400, "VALIDATION_FAILED", "lastName"),
+    ],
+    ids=[
+        "email-null", "email-missing", "email-number", "email-invalid", "email-list", "password-missing",
+        "password-short", "password-long", "password-number", "firstName-number", "lastName-long",
+    ],
+)
+def test_signup_refuses_bad_fields_and_writes_nothing(
+    client: Any, body: dict[str, Any], status: int, code: str, field: str
+) -> None:
+    response = client.post("/signup", json=body)
+    assert (response.status_code, response.get_json()["code"], response.get_json()["field"]) == (status, code, field)
+    assert list(User.scan()) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        ('{"email": ', "application/json", 400, "MALFORMED_JSON"),
+        ("", "application/json", 400, "MALFORMED_JSON"),
+        ("[1, 2]", "application/json", 400, "VALIDATION_FAILED"),
+        ('"text"', "application/json", 400, "VALIDATION_FAILED"),
+        (json.dumps(VALID_SIGNUP), "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("email=ada@example.com", "application/x-www-form-urlencoded", 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (json.dumps({**VALID_SIGNUP, "firstName": "x" * 70_000}), "application/json", 413, "PAYLOAD_TOO_LARGE"),
+    ],
+    ids=["truncated", "empty", "array", "string", "text-plain", "form", "oversized"],
+)
+def test_signup_refuses_bad_bodies(client: Any, data: str, content_type: str, status: int, code: str) -> None:
+    response = client.post("/signup", data=data, content_type=content_type)
+    assert response.status_code == status
+    assert response.get_json()["code"] == code
+    assert list(User.scan()) == []
+
+
+def test_signup_with_a_taken_email_conflicts(client: Any, auth: Auth) -> None:
+    auth.signup("ada@example.com")
+    response = client.post("/signup", json={**VALID_SIGNUP, "email": "ADA@example.com"})
+    assert (response.status_code, response.get_json()) == (
+        409,
+        {"code": "EMAIL_TAKEN", "message": "A user with email ada@example.com already exists."},
+    )
+
+
+# /login
+
+
+def test_login_returns_tokens_the_original_client_reads(client: Any, auth: Auth) -> None:
+    user_id = claims_of(auth.token())["sub"]
+    response = client.post("/login", json={"email": "ADA@example.com ", "password": PASSWORD})
+    body = response.get_json()
+    assert (response.status_code, sorted(body)) == (
+        200,
+        ["access_token", "expires_in", "refresh_token", "token_type"],
+    )
+    access, refresh = claims_of(body["access_token"]), claims_of(body["refresh_token"])
+    assert (access["sub"], access["type"], access["exp"] - access["iat"]) == (user_id, "access", 15 * 60)
+    assert (refresh["sub"], refresh["type"], refresh["exp"] - refresh["iat"]) == (user_id, "refresh", 30 * 86400)
+
+
+def test_wrong_email_and_wrong_password_get_the_same_answer(client: Any, auth: Auth, monkeypatch: Any) -> None:
+    """Both fail alike, and an unknown email still costs one argon2 verification (the dummy hash)."""
+    auth.signup()
+    verifications: list[str] = []
+    real_verify = passwords._verify_argon2
+    monkeypatch.setattr(passwords, "_verify_argon2", lambda h, p: verifications.append(h) or real_verify(h, p))
+    wrong_password = client.post("/login", json={"email": "ada@example.com", "password": "wrong password"})
+    wrong_email = client.post("/login", json={"email": "nobody@example.com", "password": PASSWORD})
+    expected = {"code": "INVALID_CREDENTIALS", "message": "The email or password is incorrect."}
+    assert (wrong_password.status_code, wrong_password.get_json()) == (401, expected)
+    assert (wrong_email.status_code, wrong_email.get_json()) == (401, expected)
+    assert len(verifications) == 2 and verifications[1] == passwords._dummy_hash()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"password": PASSWORD}, 400, "VALIDATION_FAILED"),
+        ({"email": "ada@example.com"}, 400, "VALIDATION_FAILED"),
+        ({"email": 1, "password": PASSWORD}, 400, "VALIDATION_FAILED"),
+        ({"email": "ada@example.com", "password": None}, 400, "VALIDATION_FAILED"),
+        ({"email": "ada@example.com", "password": "x" * 1025}, 400, "VALIDATION_FAILED"),
+        ({"email": "not an email", "password": PASSWORD}, 401, "INVALID_CREDENTIALS"),
+    ],
+)
+def test_login_refuses_bad_input(client: Any, auth: Auth, body: dict[str, Any], status: int, code: str) -> None:
+    auth.signup()
+    response = client.post("/login", json=body)
+    assert (response.status_code, response.get_json()["code"]) == (status, code)
+
+
+@pytest.mark.parametrize("method", ["pbkdf2:sha256", "scrypt"])
+def test_login_upgrades_a_werkzeug_hash_to_argon2id(client: Any, app: Any, method: str) -> None:
+    user = User(email="ada@example.com", password=PasswordHash(generate_password_hash(PASSWORD, method=method)))
+    user.save()
+    assert client.post("/login", json={"email": "ada@example.com", "password": "wrong password"}).status_code == 401
+    assert User.get(user.id).password.startswith(method.split(":")[0])  # a failed login changes nothing
+    assert client.post("/login", json={"email": "ada@example.com", "password": PASSWORD}).status_code == 200
+    upgraded = User.get(user.id).password
+    assert upgraded.startswith("$argon2id$") and passwords.verify_password(upgraded, PASSWORD)
+
+
+def test_login_rehashes_when_argon2_parameters_change(client: Any, auth: Auth) -> None:
+    auth.signup()
+    old_hash = User.find_by_email("ada@example.com").password
+    passwords.configure(time_cost=2, memory_cost=1024, parallelism=1)
+    try:
+        assert client.post("/login", json={"email": "ada@example.com", "password": PASSWORD}).status_code == 200
+    finally:
+        passwords.configure(time_cost=1, memory_cost=1024, parallelism=1)
+    new_hash = User.find_by_email("ada@example.com").password
+    assert new_hash != old_hash and "t=2" in new_hash
+
+
+# The /graphql edge
+
+
+def test_graphql_accepts_bearer_and_jwt_schemes(client: Any, auth: Auth) -> None:
+    token = auth.token()
+    for scheme in ("Bearer", "JWT", "bearer", "jwt"):
+        response = client.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"{scheme} {token}"})
+        assert (response.status_code, response.get_json()) == (200, {"data": {"viewer": {"email": "ada@example.com"}}})
+
+
+def test_graphql_without_a_token_is_401_with_a_challenge(client: Any) -> None:
+    response = client.post("/graphql", json={"query": VIEWER})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response.get_json() == {
+        "errors": [{"message": "Missing Authorization Header.", "extensions": {"code": "UNAUTHENTICATED"}}]
+    }
+
+
+def _bad_tokens(app: Any, auth: Auth) -> dict[str, tuple[str, str]]:
+    """Return name -> (Authorization header, expected code)."""
+    signup = auth.signup()
+    user_id, good = claims_of(signup["access_token"])["sub"], signup["access_token"]
+    header, payload, signature = good.split(".")
+    tampered_payload = base64.urlsafe_b64encode(
+        json.dumps({**claims_of(good), "sub": str(uuid.uuid4())}).encode()
+    ).rstrip(b"=").decode()
+    now = int(time.time())
+    return {
+        "garbage": ("Bearer not-a-token", "INVALID_TOKEN"),
+        "other-scheme": (f"Basic {good}", "UNAUTHENTICATED"),
+        "no-token": ("Bearer", "INVALID_TOKEN"),
+        "tampered-payload": (f"Bearer {header}.{tampered_payload}.{signature}", "INVALID_TOKEN"),
+        "tampered-signature": (f"Bearer {header}.{payload}.{signature[::-1]}", "INVALID_TOKEN"),
+        "other-secret": (f"Bearer {forge(app, secret='s' * 48, sub=user_id)}", "INVALID_TOKEN"),
+        "alg-none": (f"Bearer {unsigned({**claims_of(good)})}", "INVALID_TOKEN"),
+        "hs512": (f"Bearer {forge(app, algorithm='HS512', sub=user_id)}", "INVALID_TOKEN"),
+        "expired": (f"Bearer {forge(app, sub=user_id, iat=now - 1000, nbf=now - 1000, exp=now - 10)}", "TOKEN_EXPIRED"),
+        "refresh-as-access": (f"Bearer {signup['refresh_token']}", "INVALID_TOKEN"),
+        "unknown-user": (f"Bearer {forge(app, sub=str(uuid.uuid4()))}", "TOKEN_REVOKED"),
+        "old-token-version": (f"Bearer {forge(app, sub=user_id, ver=-1)}", "TOKEN_REVOKED"),
+        "no-subject": (f"Bearer {forge(app)}", "INVALID_TOKEN"),
+    }
+
+
+BAD_TOKEN_NAMES = [
+    "garbage", "other-scheme", "no-token", "tampered-payload", "tampered-signature", "other-secret", "alg-none",
+    "hs512", "expired", "refresh-as-access", "unknown-user", "old-token-version", "no-subject",
+]
+
+
+@pytest.mark.parametrize("name", BAD_TOKEN_NAMES)
+def test_graphql_refuses_bad_tokens(client: Any, app: Any, auth: Auth, name: str) -> None:
+    authorization, code = _bad_tokens(app, auth)[name]
+    response = client.post("/graphql", json={"query": VIEWER}, headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response.get_json()["errors"][0]["extensions"] == {"code": code}
+    assert "data" not in response.get_json()
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="api"')
+
+
+# /refresh
+
+
+def test_refresh_with_a_refresh_token_returns_a_working_access_token(client: Any, auth: Auth) -> None:
+    refresh_token = auth.signup()["refresh_token"]
+    for kwargs in (
+        {"headers": {"Authorization": f"Bearer {refresh_token}"}},
+        {"json": {"refresh_token": refresh_token}},
+    ):
+        response = client.post("/refresh", **kwargs)
+        body = response.get_json()
+        assert (response.status_code, sorted(body)) == (200, ["access_token", "expires_in", "token_type"])
+        assert auth.graphql(VIEWER, body["access_token"]).get_json() == {"data": {"viewer": {"email": "ada@example.com"}}}
+
+
+def test_refresh_refuses_an_access_token(client: Any, auth: Auth) -> None:
+    response = client.post("/refresh", headers={"Authorization": f"Bearer {auth.token()}"})
+    assert (response.status_code, response.get_json()["code"]) == (401, "INVALID_TOKEN")
+
+
+def test_refresh_without_a_token_is_401(client: Any) -> None:
+    response = client.post("/refresh")
+    assert (response.status_code, response.get_json()["code"]) == (401, "UNAUTHENTICATED")
+
+
+# /logout
+
+
+def test_logout_revokes_the_presented_token(client: Any, auth: Auth) -> None:
+    signup = auth.signup()
+    access = signup["access_token"]
+    response = client.post("/logout", headers={"Authorization": f"Bearer {access}"})
+    assert (response.status_code, response.get_json()) == (200, {"revoked": ["access"]})
+    again = auth.graphql(VIEWER, access)
+    assert (again.status_code, again.get_json()["errors"][0]["extensions"]["code"]) == (401, "TOKEN_REVOKED")
+    revoked = RevokedToken.get(claims_of(access)["jti"])
+    assert int(revoked.expires_at.timestamp()) == claims_of(access)["exp"]  # DynamoDB's TTL drops it then
+    # The refresh token was not presented, so it still works.
+    assert client.post("/refresh", headers={"Authorization": f"Bearer {signup['refresh_token']}"}).status_code == 200
+
+
+def test_logout_also_revokes_a_refresh_token_sent_in_the_body(client: Any, auth: Auth) -> None:
+    signup = auth.signup()
+    response = client.post(
+        "/logout",
+        json={"refresh_token": signup["refresh_token"]},
+        headers={"Authorization": f"Bearer {signup['access_token']}"},
+    )
+    assert (response.status_code, response.get_json()) == (200, {"revoked": ["access", "refresh"]})
+    refreshed = client.post("/refresh", headers={"Authorization": f"Bearer {signup['refresh_token']}"})
+    assert (refreshed.status_code, refreshed.get_json()["code"]) == (401, "TOKEN_REVOKED")
+
+
+@pytest.mark.parametrize("refresh_token", ["garbage", 42, "someone-else"])
+def test_logout_refuses_a_bad_refresh_token_and_revokes_nothing(client: Any, auth: Auth, refresh_token: Any) -> None:
+    access = auth.signup()["access_token"]
+    if refresh_token == "someone-else":
+        refresh_token = auth.signup("grace@example.com")["refresh_token"]
+    response = client.post("/logout", json={"refresh_token": refresh_token}, headers={"Authorization": f"Bearer {access}"})
+    assert (response.status_code, response.get_json()["code"]) == (400, "VALIDATION_FAILED")
+    assert list(RevokedToken.scan()) == []
+
+
+def test_logout_without_a_token_is_401(client: Any) -> None:
+    assert client.post("/logout").status_code == 401
+
+
+# Configuration of tokens
+
+
+def test_token_lifetimes_are_configurable(settings: dict[str, Any], _tables: None) -> None:
+    from app import create_app
+
+    client = create_app({**settings, "ACCESS_TOKEN_EXPIRES": 60, "REFRESH_TOKEN_EXPIRES": 3600}).test_client()
+    body = client.post("/signup", json={"email": "lifetimes@example.com", "password": PASSWORD}).get_json()
+    access, refresh = claims_of(body["access_token"]), claims_of(body["refresh_token"])
+    assert (body["expires_in"], access["exp"] - access["iat"], refresh["exp"] - refresh["iat"]) == (60, 60, 3600)
+    User.find_by_email("lifetimes@example.com").delete()
+
+
+# Cookie mode
+
+
+@pytest.fixture
+def cookie_client(settings: dict[str, Any], _tables: None) -> Any:
+    from conftest import clear_tables
+
+    from app import create_app
+
+    clear_tables()
+    return create_app({**settings, "AUTH_COOKIES": True}).test_client()
+
+
+def test_cookie_mode_sets_httponly_cookies_and_keeps_tokens_out_of_the_body(cookie_client: Any) -> None:
+    response = cookie_client.post("/signup", json=VALID_SIGNUP)
+    assert response.status_code == 201
+    assert "access_token" not in response.get_json() and "refresh_token" not in response.get_json()
+    cookies = {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+    assert sorted(cookies) == ["access_token_cookie", "csrf_access_token", "csrf_refresh_token", "refresh_token_cookie"]
+    assert "HttpOnly" in cookies["access_token_cookie"] and "HttpOnly" not in cookies["csrf_access_token"]
+
+
+def test_cookie_mode_requires_the_csrf_double_submit(cookie_client: Any) -> None:
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    without_csrf = cookie_client.post("/graphql", json={"query": VIEWER})
+    assert (without_csrf.status_code, without_csrf.get_json()["errors"][0]["extensions"]["code"]) == (403, "CSRF_FAILED")
+    csrf = cookie_client.get_cookie("csrf_access_token").value
+    with_csrf = cookie_client.post("/graphql", json={"query": VIEWER}, headers={"X-CSRF-TOKEN": csrf})
+    assert (with_csrf.status_code, with_csrf.get_json()) == (200, {"data": {"viewer": {"email": "ada@example.com"}}})
+
+
+def test_cookie_mode_logout_clears_the_cookies(cookie_client: Any) -> None:
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    csrf = cookie_client.get_cookie("csrf_access_token").value
+    response = cookie_client.post("/logout", headers={"X-CSRF-TOKEN": csrf})
+    assert response.status_code == 200
+    assert cookie_client.get_cookie("access_token_cookie") is None
