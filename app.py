@@ -64,6 +64,7 @@ def _init_cors(app: Flask) -> None:
         app,
         origins=origins,
         supports_credentials="*" not in origins,  # credentials only for named origins
+        send_wildcard="*" in origins,
         allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN", "X-Request-ID"],
         expose_headers=["X-Request-ID", "WWW-Authenticate"],
         max_age=600,

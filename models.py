@@ -206,13 +206,17 @@ def configure(settings: Mapping[str, Any]) -> None:
     access_key, secret_key = config.LOCAL_CREDENTIALS if config.is_loopback_endpoint(settings) else (None, None)
     for model in MODELS:
         meta = model.Meta
-        meta.table_name = settings["TABLE_PREFIX"] + TABLE_NAMES[model]
-        meta.host = endpoint
-        meta.region = settings["AWS_REGION"]
-        meta.aws_access_key_id = access_key
-        meta.aws_secret_access_key = secret_key
-        meta.max_retry_attempts = 3
-        model._connection = None  # PynamoDB caches the connection of the old settings
+        wanted = {
+            "table_name": settings["TABLE_PREFIX"] + TABLE_NAMES[model],
+            "host": endpoint,
+            "region": settings["AWS_REGION"],
+            "aws_access_key_id": access_key,
+            "aws_secret_access_key": secret_key,
+        }
+        if any(getattr(meta, name, None) != value for name, value in wanted.items()):
+            for name, value in wanted.items():
+                setattr(meta, name, value)
+            model._connection = None  # PynamoDB caches the connection of the old settings
     passwords.configure(
         settings["ARGON2_TIME_COST"], settings["ARGON2_MEMORY_COST"], settings["ARGON2_PARALLELISM"]
     )

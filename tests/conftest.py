@@ -102,12 +102,13 @@ class Auth:
         """Sign up `email` and return an access token."""
         return self.signup(email)["access_token"]
 
-    def graphql(self, query: str, token: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def graphql(
+        self, query: str, token: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
         return self.client.post(
             "/graphql",
             json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-            **kwargs,
+            headers={"Authorization": f"Bearer {token}", **(headers or {})},
         )
 
 

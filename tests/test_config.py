@@ -1,0 +1,114 @@
+"""Settings: layering, production's refusal of weak secrets, development secrets, parsing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import config
+from config import ConfigError, load_settings
+
+
+def settings(environ: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    return load_settings(overrides, environ=environ)
+
+
+def test_defaults_then_environment_then_overrides() -> None:
+    loaded = settings({"PORT": "6000", "HOST": "0.0.0.0"}, PORT=7000)
+    assert (loaded["APP_ENV"], loaded["HOST"], loaded["PORT"], loaded["GRAPHIQL"]) == (
+        "development", "0.0.0.0", 7000, True
+    )
+
+
+def test_lambda_implies_production_with_secure_defaults() -> None:
+    loaded = settings({"AWS_LAMBDA_FUNCTION_NAME": "api"})
+    assert (loaded["APP_ENV"], loaded["GRAPHIQL"], loaded["CORS_ORIGINS"], loaded["COOKIE_SECURE"]) == (
+        "production", False, [], True
+    )
+    assert loaded["GRAPHQL_SCHEMA_ACCESS"] == "token"
+    assert config.dynamodb_endpoint(loaded) is None  # AWS's own endpoint
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (None, "JWT_SECRET_KEY is not set: production needs a random secret of at least 32 characters"),
+        ("", "JWT_SECRET_KEY is not set: production needs a random secret of at least 32 characters"),
+        ("short-secret", "JWT_SECRET_KEY is only 12 characters long: production needs a random secret"),
+    ],
+)
+def test_production_refuses_a_missing_or_weak_secret(secret: str | None, message: str) -> None:
+    environ = {"APP_ENV": "production"} | ({"JWT_SECRET_KEY": secret} if secret is not None else {})
+    with pytest.raises(ConfigError) as raised:
+        config.jwt_secret(settings(environ))
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+
+
+def test_production_accepts_a_strong_secret() -> None:
+    secret = "s" * 32
+    assert config.jwt_secret(settings({"APP_ENV": "production", "JWT_SECRET_KEY": secret})) == secret
+
+
+def test_create_app_refuses_to_start_in_production_without_a_secret() -> None:
+    from app import create_app
+
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY is not set"):
+        create_app({"APP_ENV": "production", "JWT_SECRET_KEY": ""})
+
+
+def test_development_makes_a_secret_once_and_keeps_it(tmp_path: Path) -> None:
+    loaded = settings({"DATA_DIR": str(tmp_path)})
+    first = config.jwt_secret(loaded)
+    assert len(first) >= 32 and config.jwt_secret(loaded) == first
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_development_refuses_a_short_explicit_secret() -> None:
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        config.jwt_secret(settings({"JWT_SECRET_KEY": "short"}))
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"APP_ENV": "staging"}, "APP_ENV must be one of development, production, test"),
+        ({"PORT": "http"}, "PORT: invalid literal for int()"),
+        ({"GRAPHIQL": "maybe"}, "GRAPHIQL: expected true or false, got 'maybe'"),
+        ({"GRAPHQL_SCHEMA_ACCESS": "public"}, "GRAPHQL_SCHEMA_ACCESS must be open, token or off"),
+    ],
+)
+def test_invalid_settings_name_the_setting(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(environ)
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [("https://a.example, https://b.example", ["https://a.example", "https://b.example"]), ("", [])],
+)
+def test_cors_origins_are_a_comma_separated_list(value: str, parsed: list[str]) -> None:
+    assert settings({"APP_ENV": "production", "CORS_ORIGINS": value})["CORS_ORIGINS"] == parsed
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [(None, True), ("http://localhost:8000", True), ("http://127.0.0.1:4566", True),
+     ("https://dynamodb.eu-west-1.amazonaws.com", False)],
+)
+def test_local_endpoints_get_local_credentials(host: str | None, loopback: bool) -> None:
+    environ = {"DYNAMODB_HOST": host} if host else {}
+    assert config.is_loopback_endpoint(settings(environ)) is loopback
+
+
+def test_dotenv_is_read_without_overriding_the_environment(tmp_path: Path, monkeypatch: Any) -> None:
+    (tmp_path / ".env").write_text("PORT=6123\nHOST=10.0.0.1\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOST", "127.0.0.2")
+    monkeypatch.delenv("PORT", raising=False)
+    loaded = load_settings()
+    assert (loaded["PORT"], loaded["HOST"]) == (6123, "127.0.0.2")
+    monkeypatch.delenv("PORT", raising=False)  # load_dotenv set it in os.environ
