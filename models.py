@@ -6,12 +6,13 @@ Nothing here talks to DynamoDB at import time: PynamoDB connects on first use.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -19,14 +20,15 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
+from ulid import ULID
 
 import config
 import passwords
-from errors import Conflict, EmailTaken, ValidationFailed
+from errors import Conflict, EmailTaken, NotFound, ValidationFailed
 from passwords import PasswordHash
 
 MAX_EMAIL_LENGTH = 254
@@ -106,8 +108,12 @@ class User(Model):
     roles = ListAttribute(of=UnicodeAttribute, default=lambda: ["user"])
     created_at = UTCDateTimeAttribute(default_for_new=_utcnow)
     token_version = NumberAttribute(default=0)
+    # Changed only together with todo writes, in the same transaction (see Todo).
+    todo_count = NumberAttribute(default=0)
+    completed_count = NumberAttribute(default=0)
 
     _stored_email: StoredEmail | None = None
+    _COUNTERS = ("todo_count", "completed_count")
 
     def check_password(self, password: str) -> bool:
         """Say whether `password` is this user's password."""
@@ -121,10 +127,22 @@ class User(Model):
             self._write_with_email_claim(User.id.exists(), release=self._stored_email)
         else:
             condition = User.id.exists() & condition if condition is not None else User.id.exists()
-            result = super().save(condition, add_version_condition=add_version_condition)
-            self._stored_email = StoredEmail(self.email)
-            return result
+            self.update(self._profile_actions(), condition)
         return {}
+
+    def _profile_actions(self) -> list[Any]:
+        """Return the actions that write every attribute but the key and the counters.
+
+        A loaded user may be saved long after it was read; writing its counters back
+        would undo the todo writes made meanwhile.
+        """
+        actions = []
+        for name, attribute in self.get_attributes().items():
+            if attribute.is_hash_key or name in self._COUNTERS:
+                continue
+            value = getattr(self, name)
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+        return actions
 
     def delete(self, condition: Any = None, *, add_version_condition: bool = True) -> Any:
         """Delete this user and release its email."""
@@ -161,14 +179,18 @@ class User(Model):
             raise ValidationFailed("Set a password before saving a user.", field="password")
         try:
             with TransactWrite(connection=_connection_of(User)) as transaction:
-                transaction.save(self, condition)
+                if release is None:
+                    transaction.save(self, condition)
+                else:
+                    transaction.update(self, self._profile_actions(), condition)
                 transaction.save(UserEmail(self.email, user_id=self.id), UserEmail.email.does_not_exist())
                 if release is not None:
                     transaction.delete(UserEmail(release), UserEmail.user_id == self.id)
         except TransactWriteError as exc:
-            # PynamoDB sends deletes before puts, so the reasons read [release?, user, claim].
+            # PynamoDB sends deletes, then puts, then updates: the reasons read [user, claim]
+            # for a new user and [release, claim, user] for a changed email.
             reasons = [getattr(reason, "code", None) for reason in exc.cancellation_reasons or []]
-            if reasons[-1:] == ["ConditionalCheckFailed"]:
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
                 raise EmailTaken(f"A user with email {self.email} already exists.") from None
             if "ConditionalCheckFailed" in reasons:
                 raise Conflict("This user was changed, created or deleted meanwhile; load it again.") from None
@@ -196,7 +218,170 @@ class RevokedToken(Model):
     expires_at = TTLAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (User, UserEmail, RevokedToken)
+MAX_TODO_TEXT = 1000
+# TransactWriteItems takes at most 100 actions: 99 todos and their owner's counters.
+_TODOS_PER_TRANSACTION = 99
+_RETRIES = 5
+
+
+def clean_todo_text(text: Any) -> str:
+    """Return `text` trimmed, or raise ValidationFailed unless it is 1 to 1,000 characters."""
+    if not isinstance(text, str) or not 1 <= len(text.strip()) <= MAX_TODO_TEXT:
+        raise ValidationFailed(f"Text must be 1 to {MAX_TODO_TEXT} characters.", field="text")
+    return text.strip()
+
+
+class CompletedIndex(LocalSecondaryIndex["Todo"]):
+    """The owner's completed todos, oldest first: sparse, since only they have `completed_id`."""
+
+    class Meta:
+        index_name = "completed-index"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    completed_id = UnicodeAttribute(range_key=True)
+
+
+class Todo(Model):
+    """A todo of one user. Every write changes the owner's counters in the same transaction."""
+
+    class Meta:
+        table_name = "todos"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True, default_for_new=lambda: str(ULID()))  # time-ordered
+    text = UnicodeAttribute()
+    complete = BooleanAttribute(default=False)
+    completed_id = UnicodeAttribute(null=True)  # = id while complete: puts it in completed_index
+    completed_index = CompletedIndex()
+
+    @classmethod
+    def add(cls, owner_id: str, text: str) -> Todo:
+        """Create an active todo at the end of the owner's list."""
+        todo = cls(owner_id, text=clean_todo_text(text), complete=False)
+        with TransactWrite(connection=_connection_of(Todo)) as transaction:
+            transaction.save(todo, Todo.id.does_not_exist())
+            transaction.update(User(owner_id), [User.todo_count.add(1)], User.id.exists())
+        return todo
+
+    @classmethod
+    def find(cls, owner_id: str, todo_id: str) -> Todo:
+        """Return the owner's todo, or raise NotFound."""
+        try:
+            return cls.get(owner_id, todo_id, consistent_read=True)
+        except cls.DoesNotExist:
+            raise NotFound("No such todo.") from None
+
+    @classmethod
+    def set_complete(cls, owner_id: str, todo_id: str, complete: bool) -> Todo:
+        """Mark one todo complete or active."""
+        todo = cls.find(owner_id, todo_id)
+        changed = cls._change_all(owner_id, [todo], complete)
+        return changed[0] if changed else todo
+
+    @classmethod
+    def rename(cls, owner_id: str, todo_id: str, text: str) -> Todo:
+        """Change a todo's text."""
+        todo = cls(owner_id, todo_id)
+        try:
+            todo.update([Todo.text.set(clean_todo_text(text))], Todo.id.exists())
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise NotFound("No such todo.") from None
+            raise
+        return todo
+
+    @classmethod
+    def remove(cls, owner_id: str, todo_id: str) -> Todo:
+        """Delete one todo."""
+        todo = cls.find(owner_id, todo_id)
+        removed = cls._remove_all(owner_id, [todo])
+        if not removed:
+            raise NotFound("No such todo.")
+        return removed[0]
+
+    @classmethod
+    def mark_all(cls, owner_id: str, complete: bool) -> list[Todo]:
+        """Mark every todo of the owner complete or active; return those that changed."""
+        if complete:
+            pending = cls.query(owner_id, filter_condition=Todo.complete == False, consistent_read=True)  # noqa: E712
+        else:
+            pending = cls.completed_index.query(owner_id, consistent_read=True)
+        return cls._change_all(owner_id, list(pending), complete)
+
+    @classmethod
+    def remove_completed(cls, owner_id: str) -> list[Todo]:
+        """Delete every completed todo of the owner; return them."""
+        return cls._remove_all(owner_id, list(cls.completed_index.query(owner_id, consistent_read=True)))
+
+    @classmethod
+    def _change_all(cls, owner_id: str, todos: list[Todo], complete: bool) -> list[Todo]:
+        def write(transaction: TransactWrite, chunk: list[Todo]) -> None:
+            completed_id = Todo.completed_id.set if complete else None
+            for todo in chunk:
+                actions = [Todo.complete.set(complete)]
+                actions.append(completed_id(todo.id) if completed_id else Todo.completed_id.remove())
+                transaction.update(todo, actions, Todo.complete == todo.complete)
+            delta = len(chunk) if complete else -len(chunk)
+            transaction.update(User(owner_id), [User.completed_count.add(delta)], User.id.exists())
+
+        changed = cls._write_in_chunks(owner_id, todos, write, lambda todo: todo.complete != complete)
+        for todo in changed:
+            todo.complete = complete
+            todo.completed_id = todo.id if complete else None
+        return changed
+
+    @classmethod
+    def _remove_all(cls, owner_id: str, todos: list[Todo]) -> list[Todo]:
+        def write(transaction: TransactWrite, chunk: list[Todo]) -> None:
+            for todo in chunk:
+                transaction.delete(todo, Todo.complete == todo.complete)
+            completed = sum(1 for todo in chunk if todo.complete)
+            actions = [User.todo_count.add(-len(chunk))]
+            if completed:
+                actions.append(User.completed_count.add(-completed))
+            transaction.update(User(owner_id), actions, User.id.exists())
+
+        return cls._write_in_chunks(owner_id, todos, write, lambda todo: True)
+
+    @classmethod
+    def _write_in_chunks(
+        cls,
+        owner_id: str,
+        todos: list[Todo],
+        write: Callable[[TransactWrite, list[Todo]], None],
+        still_needed: Callable[[Todo], bool],
+    ) -> list[Todo]:
+        """Write `todos` in transactions of at most 100 actions, each with its counter change.
+
+        Each todo's write is conditioned on the state it was read in, so a concurrent change
+        cancels the whole transaction and the counters never drift: the chunk is read again
+        (consistently) and retried with what still needs doing.
+        """
+        done: list[Todo] = []
+        for start in range(0, len(todos), _TODOS_PER_TRANSACTION):
+            chunk = [todo for todo in todos[start : start + _TODOS_PER_TRANSACTION] if still_needed(todo)]
+            for _attempt in range(_RETRIES):
+                if not chunk:
+                    break
+                try:
+                    with TransactWrite(connection=_connection_of(Todo)) as transaction:
+                        write(transaction, chunk)
+                except TransactWriteError as error:
+                    reasons = [getattr(reason, "code", None) for reason in error.cancellation_reasons or []]
+                    if "ConditionalCheckFailed" not in reasons and "TransactionConflict" not in reasons:
+                        raise
+                    fresh = Todo.batch_get([(owner_id, todo.id) for todo in chunk], consistent_read=True)
+                    chunk = sorted((todo for todo in fresh if still_needed(todo)), key=lambda todo: todo.id)
+                    continue
+                done.extend(chunk)
+                break
+            else:
+                raise Conflict("These todos keep changing; try again.")
+        return done
+
+
+MODELS: tuple[type[Model], ...] = (User, UserEmail, RevokedToken, Todo)
 TABLE_NAMES = {model: model.Meta.table_name for model in MODELS}  # without the prefix
 
 
