@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from botocore.exceptions import EndpointConnectionError
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from pynamodb.exceptions import PynamoDBException
 
 import config
@@ -40,7 +41,7 @@ def _fail_clearly(function):  # type: ignore[no-untyped-def]
 
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__
-    return wrapper
+    return with_appcontext(wrapper)
 
 
 @click.command("create-tables")

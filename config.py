@@ -130,11 +130,12 @@ def _development_secret(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     try:
-        with open(path, "x") as handle:  # "x": a concurrent starter keeps the first secret
-            handle.write(secret)
-        path.chmod(0o600)
+        # O_EXCL: a concurrent starter keeps the first secret; 0o600 from the start, not after.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
     return secret
 
 

@@ -51,17 +51,24 @@ def read_records(lines: Iterable[str]) -> list[Model]:
             continue
         try:
             record = json.loads(line)
-            model = _MODELS_BY_TABLE[record["table"]]
-            item = record["item"]
-            if not isinstance(item, dict):
-                raise TypeError("item is not an object")
+        except ValueError as exc:
+            raise BadImportFile(f"line {number}: not JSON ({exc})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("item"), dict):
+            part = "the line" if not isinstance(record, dict) else '"item"'
+            raise BadImportFile(f'line {number}: {part} is not an object; expected {{"table": ..., "item": {{...}}}}')
+        model = _MODELS_BY_TABLE.get(record.get("table"))  # type: ignore[arg-type]
+        if model is None:
+            known = ", ".join(sorted(_MODELS_BY_TABLE))
+            raise BadImportFile(f"line {number}: unknown table {record.get('table')!r} (known: {known})")
+        item = record["item"]
+        for attribute in model.get_attributes().values():
+            if (attribute.is_hash_key or attribute.is_range_key) and attribute.attr_name not in item:
+                raise BadImportFile(f"line {number}: the item has no key attribute {attribute.attr_name!r}")
+        try:
             instance = model(_user_instantiated=False)
             instance.from_dynamodb_dict(item)
-            for attribute in model.get_attributes().values():
-                if (attribute.is_hash_key or attribute.is_range_key) and attribute.attr_name not in item:
-                    raise KeyError(f"key attribute {attribute.attr_name!r} is missing")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BadImportFile(f"line {number}: {type(exc).__name__}: {exc}") from None
+            raise BadImportFile(f"line {number}: the item does not fit table {record['table']!r}: {exc}") from None
         records.append(instance)
     return records
 
