@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import TEST_SETTINGS, Auth, clear_tables
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from local_dynamodb import LocalDynamoDB  # noqa: E402
-
-# Cheap argon2 parameters keep the suite fast; tests of rehashing set their own.
-TEST_SETTINGS: dict[str, Any] = {
-    "APP_ENV": "test",
-    "JWT_SECRET_KEY": "test-only-secret-that-is-long-enough-0123456789",
-    "TABLE_PREFIX": "test_",
-    "ARGON2_TIME_COST": 1,
-    "ARGON2_MEMORY_COST": 1024,
-    "ARGON2_PARALLELISM": 1,
-    "LOG_LEVEL": "WARNING",
-}
-PASSWORD = "correct horse battery"
+from local_dynamodb import LocalDynamoDB
 
 
 @pytest.fixture(scope="session")
@@ -44,17 +29,6 @@ def _tables(dynamodb: LocalDynamoDB) -> None:
 
     models.configure(config.load_settings({**TEST_SETTINGS, "DYNAMODB_HOST": dynamodb.url}, dotenv=False))
     tables.create_tables()
-
-
-def clear_tables() -> None:
-    """Delete every item of every table (faster than dropping and creating the tables)."""
-    import models
-
-    for model in models.MODELS:
-        items = list(model.scan(consistent_read=True))
-        with model.batch_write() as batch:
-            for item in items:
-                batch.delete(item)
 
 
 @pytest.fixture
@@ -82,34 +56,6 @@ def client(app: Any) -> Any:
 @pytest.fixture
 def runner(app: Any) -> Any:
     return app.test_cli_runner()
-
-
-class Auth:
-    """Sign up and log in through the HTTP endpoints."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def signup(self, email: str = "ada@example.com", password: str = PASSWORD, **names: str) -> dict[str, Any]:
-        response = self.client.post(
-            "/signup",
-            json={"email": email, "password": password, "firstName": "Ada", "lastName": "Lovelace", **names},
-        )
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-    def token(self, email: str = "ada@example.com") -> str:
-        """Sign up `email` and return an access token."""
-        return self.signup(email)["access_token"]
-
-    def graphql(
-        self, query: str, token: str, variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None
-    ) -> Any:
-        return self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}", **(headers or {})},
-        )
 
 
 @pytest.fixture

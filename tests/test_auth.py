@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from conftest import PASSWORD, Auth
+from support import PASSWORD, Auth
 from werkzeug.security import generate_password_hash
 
 import passwords
@@ -351,7 +351,7 @@ def test_token_lifetimes_are_configurable(settings: dict[str, Any], _tables: Non
 
 @pytest.fixture
 def cookie_client(settings: dict[str, Any], _tables: None) -> Any:
-    from conftest import clear_tables
+    from support import clear_tables
 
     from app import create_app
 

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from conftest import PASSWORD, ROOT, TEST_SETTINGS, clear_tables
+from support import PASSWORD, ROOT, TEST_SETTINGS, clear_tables
 from test_run import child_environment
 
 import config

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Auth
+from support import Auth
 
 import graphql_http
 

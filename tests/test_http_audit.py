@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from support import ROOT
 from werkzeug.serving import make_server
 
 AUDIT_DIR = ROOT / "tests" / "http_audit"

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, ROOT
+from support import PASSWORD, ROOT
 from werkzeug.security import generate_password_hash
 
 import passwords

@@ -10,8 +10,8 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import ROOT
 from graphql_relay import to_global_id
+from support import ROOT
 from test_run import RunPy
 
 from errors import EmailTaken

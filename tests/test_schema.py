@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from conftest import ROOT, Auth
+from support import ROOT, Auth
 
 import schema
 from errors import Forbidden
@@ -129,7 +129,7 @@ def test_graphql_schema_endpoint_serves_introspection_and_sdl(client: Any) -> No
 def test_graphql_schema_endpoint_can_require_a_token_or_be_off(
     settings: dict[str, Any], _tables: None, access: str, without_token: int, with_token: int
 ) -> None:
-    from conftest import clear_tables
+    from support import clear_tables
 
     from app import create_app
 
