@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import uuid
@@ -72,7 +74,15 @@ def _init_cors(app: Flask) -> None:
 
 
 def _init_graphql(app: Flask) -> None:
+    import graphene_pynamo
     from schema import Context, introspection, schema, sdl
+
+    graphene_pynamo.configure(
+        # A key of its own, derived from the JWT secret: one secret to manage, two uses kept apart.
+        cursor_secret=hmac.new(app.config["JWT_SECRET_KEY"].encode(), b"relay cursors", hashlib.sha256).hexdigest(),
+        max_page_size=app.config["GRAPHQL_MAX_PAGE_SIZE"],
+        max_items_read=app.config["GRAPHQL_MAX_ITEMS_READ"],
+    )
 
     def context() -> Context:
         return Context(viewer=auth.authenticate(), request_id=g.request_id)

@@ -116,7 +116,11 @@ def _revoked_token(_header: dict[str, Any], _payload: dict[str, Any]) -> Respons
 
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
-    return RevokedToken.count(payload["jti"], limit=1) > 0
+    try:
+        RevokedToken.get(payload["jti"])
+    except RevokedToken.DoesNotExist:
+        return False
+    return True
 
 
 @jwt.user_lookup_loader

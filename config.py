@@ -51,6 +51,8 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "GRAPHQL_SCHEMA_ACCESS": (str, "open", "token"),
     "GRAPHQL_MAX_DEPTH": (int, 20, 20),
     "GRAPHQL_CACHE_SIZE": (int, 256, 256),
+    "GRAPHQL_MAX_PAGE_SIZE": (int, 100, 100),
+    "GRAPHQL_MAX_ITEMS_READ": (int, 1000, 1000),
     "MAX_CONTENT_LENGTH": (int, 64 * 1024, 64 * 1024),
     "ARGON2_TIME_COST": (int, 3, 3),
     "ARGON2_MEMORY_COST": (int, 65536, 65536),

@@ -113,7 +113,11 @@ def test_no_password_field_exists_anywhere_in_the_schema() -> None:
     sdl = schema.sdl().lower()
     assert "password" not in sdl and "hash" not in sdl
     user_fields = sorted(schema.schema.graphql_schema.get_type("User").fields)
-    assert user_fields == ["createdAt", "email", "firstName", "id", "lastName"]
+    assert user_fields == [
+        "completedCount", "createdAt", "email", "firstName", "id", "lastName", "todos", "totalCount", "userId"
+    ]
+    todo_fields = sorted(schema.schema.graphql_schema.get_type("Todo").fields)
+    assert todo_fields == ["complete", "id", "text"]
 
 
 def test_graphql_schema_endpoint_serves_introspection_and_sdl(client: Any) -> None:

@@ -1,0 +1,87 @@
+"""Opaque, signed cursors that are only valid on the list they came from.
+
+A cursor is a position in a DynamoDB list: the key attributes of an item, in the shape
+DynamoDB takes as `ExclusiveStartKey` (the table's keys, plus the index's keys when the
+list reads an index). The same position serves both directions: a Query forward from it
+returns the items after it, a Query backward (`ScanIndexForward=False`) the items before.
+
+Format: URL-safe base64, without padding, of a 16-byte HMAC-SHA256 tag followed by the
+JSON array of the key values (strings and numbers as DynamoDB writes them, binary in
+base64). The tag covers the key values and the identity of the list (operation, table,
+index, partition key value, key condition, filter and order), and the identity is not in
+the cursor: a cursor taken from one user's todos fails the check on another user's, or
+on the same list with another filter. Any cursor that fails raises a GraphQLError with
+`extensions.code` INVALID_CURSOR. The key values are visible to clients, who see them in
+global ids anyway; signing keeps clients from reading from positions they make up.
+
+Because the identity includes the conditions, a resolver whose conditions change from
+request to request (say, `created_at > now - 1 day`) issues cursors that are only valid
+while the conditions stay the same: round such values, or page on a stable list.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import json
+from base64 import b64decode, b64encode, urlsafe_b64decode, urlsafe_b64encode
+from typing import Any
+
+from graphql import GraphQLError
+from pynamodb.constants import BINARY
+
+from .settings import get_settings
+
+INVALID_CURSOR = "INVALID_CURSOR"
+_TAG_SIZE = 16
+
+Position = dict[str, dict[str, Any]]  # attribute name -> DynamoDB typed value, e.g. {"id": {"S": "01H..."}}
+
+
+def invalid_cursor(message: str = "The cursor is not valid for this list.") -> GraphQLError:
+    """Return the error a client gets for a cursor we did not issue for this list."""
+    return GraphQLError(message, extensions={"code": INVALID_CURSOR})
+
+
+def _key() -> bytes:
+    key = get_settings().cursor_key
+    if key is None:
+        raise RuntimeError("call graphene_pynamo.configure(cursor_secret=...) before serving connections")
+    return key
+
+
+def _tag(identity: bytes, payload: bytes) -> bytes:
+    message = len(identity).to_bytes(4, "big") + identity + payload
+    return hmac.new(_key(), message, hashlib.sha256).digest()[:_TAG_SIZE]
+
+
+def encode_cursor(position: Position, key_types: dict[str, str], identity: bytes) -> str:
+    """Return the cursor of `position` on the list with `identity`."""
+    values = []
+    for name, kind in key_types.items():
+        value = position[name][kind]
+        values.append(b64encode(value).decode("ascii") if kind == BINARY else value)
+    payload = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
+    return urlsafe_b64encode(_tag(identity, payload) + payload).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: Any, key_types: dict[str, str], identity: bytes) -> Position:
+    """Return the position in `cursor`, or raise INVALID_CURSOR unless we issued it for this list."""
+    if not isinstance(cursor, str) or not cursor.isascii():
+        raise invalid_cursor()
+    try:
+        raw = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise invalid_cursor() from None
+    tag, payload = raw[:_TAG_SIZE], raw[_TAG_SIZE:]
+    if not hmac.compare_digest(tag, _tag(identity, payload)):
+        raise invalid_cursor()
+    # Past the signature check the payload is ours; a mismatch means the list's keys changed.
+    values = json.loads(payload)
+    if not isinstance(values, list) or len(values) != len(key_types):
+        raise invalid_cursor()
+    return {
+        name: {kind: b64decode(value) if kind == BINARY else value}
+        for (name, kind), value in zip(key_types.items(), values, strict=True)
+    }
