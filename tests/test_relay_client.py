@@ -1,0 +1,136 @@
+"""A real Relay client (relay-runtime + relay-compiler) runs its TodoMVC-style operations against the live server.
+
+tests/relay_client/src holds the GraphQL documents; relay-compiler compiles them against
+tests/snapshots/schema.graphql, and run.mjs drives relay-runtime's Environment with them: the
+root query's @connection, the six mutations with @appendEdge/@deleteEdge, a node refetch and
+loadNext-style paging, checking the store after every step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import ROOT
+from werkzeug.serving import make_server
+
+CLIENT_DIR = ROOT / "tests" / "relay_client"
+SCHEMA = ROOT / "tests" / "snapshots" / "schema.graphql"
+pytestmark = pytest.mark.slow
+
+# The steps run.mjs reports, in order, when everything passes.
+STEPS = [
+    "root query",
+    "addTodo @appendEdge",
+    "markAllTodos complete",
+    "markAllTodos active",
+    "changeTodoStatus",
+    "renameTodo",
+    "node refetch",
+    "removeTodo @deleteEdge",
+    "removeCompletedTodos @deleteEdge",
+    "root refetch matches the store",
+    "addTodo @appendEdge for paging",
+    "pagination loadNext",
+]
+
+
+@pytest.fixture
+def node() -> str:
+    """Return the node executable, or skip (fail on CI) when the client cannot run here."""
+    node = shutil.which("node")
+    missing = []
+    if node is None:
+        missing.append("node is not installed")
+    if not all((CLIENT_DIR / "node_modules" / name).is_dir() for name in ("relay-runtime", "relay-compiler")):
+        missing.append("tests/relay_client/node_modules is missing")
+    if missing:
+        reason = f"{' and '.join(missing)}: run `npm ci --prefix tests/relay_client`"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    assert node is not None
+    return node
+
+
+@pytest.fixture
+def artifacts(node: str, tmp_path: Path) -> Path:
+    """Compile the client's documents with relay-compiler into a private directory and return it.
+
+    The config is the committed relay.config.json with its paths made absolute and the
+    artifacts sent to tmp_path, so parallel runs never share or see stale artifacts.
+    """
+    config = json.loads((CLIENT_DIR / "relay.config.json").read_text())
+    assert (CLIENT_DIR / config["schema"]).resolve() == SCHEMA, "relay.config.json must compile against the snapshot"
+    out = tmp_path / "__generated__"
+    out.mkdir()
+    config.update(src=str(CLIENT_DIR / config["src"]), schema=str(SCHEMA), artifactDirectory=str(out))
+    config_file = tmp_path / "relay.config.json"
+    config_file.write_text(json.dumps(config))
+    compiler = subprocess.run(
+        [node, str(CLIENT_DIR / "node_modules" / "relay-compiler" / "cli.js"), "--noWatchman", str(config_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    assert compiler.returncode == 0, compiler.stdout + compiler.stderr
+    assert (out / "TodoAppQuery.graphql.js").is_file(), compiler.stdout + compiler.stderr
+    return out
+
+
+@pytest.fixture
+def server_url(app: Any) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread and return the /graphql URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="relay-client-app", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/graphql"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def run_client(node: str, url: str, token: str, artifacts: Path) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """Run run.mjs against `url` with `token` and return the process and its JSON summary line."""
+    client = subprocess.run(
+        [node, str(CLIENT_DIR / "run.mjs"), url, token, str(artifacts)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    lines = client.stdout.strip().splitlines()
+    assert lines, f"the Relay client printed nothing; stderr:\n{client.stderr}"
+    return client, json.loads(lines[-1])
+
+
+def test_relay_client_runs_the_todomvc_operations(node: str, artifacts: Path, server_url: str, auth: Any) -> None:
+    """Every step passes: the store that Relay keeps up to date matches what the server returns."""
+    client, summary = run_client(node, server_url, auth.token(), artifacts)
+
+    assert summary.get("ok") is True, client.stdout + client.stderr
+    assert summary["steps"] == STEPS
+    assert summary["todos"] == 6
+    assert client.returncode == 0, client.stdout + client.stderr
+
+
+def test_relay_client_fails_loudly(node: str, artifacts: Path, server_url: str) -> None:
+    """The client exits 1 naming the failed step and the server's answer when the server refuses it."""
+    client, summary = run_client(node, server_url, "not-a-token", artifacts)
+
+    assert client.returncode == 1, client.stdout + client.stderr
+    assert summary["ok"] is False
+    assert summary["steps"] == []
+    assert summary["failed"] == "root query"
+    assert "HTTP 401" in summary["error"]
