@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,22 @@ def app(settings: dict[str, Any], _tables: None, dynamodb: LocalDynamoDB) -> Any
     clear_tables()
     dynamodb.operations.clear()
     return application
+
+
+@pytest.fixture
+def live_graphql_url(app: Any) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread and return its /graphql URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/graphql"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.fixture

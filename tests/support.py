@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,3 +64,29 @@ class Auth:
             json={"query": query, "variables": variables},
             headers={"Authorization": f"Bearer {token}", **(headers or {})},
         )
+
+
+
+def require_node(package_dir: Path, packages: tuple[str, ...]) -> str:
+    """Return the node executable, or skip (fail on CI) when node or the npm packages are missing."""
+    node = shutil.which("node")
+    missing = [] if node else ["node is not installed"]
+    if not all((package_dir / "node_modules" / name).is_dir() for name in packages):
+        missing.append(f"{package_dir.relative_to(ROOT)}/node_modules is missing")
+    if missing:
+        import pytest
+
+        reason = f"{' and '.join(missing)}: run `npm ci --prefix {package_dir.relative_to(ROOT)}`"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    assert node is not None
+    return node
+
+
+def run_json_script(command: list[str], timeout: float = 120) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """Run a script whose last line of output is a JSON summary; return the process and the summary."""
+    process = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    lines = process.stdout.strip().splitlines()
+    assert lines, f"{command[1]} printed nothing; stderr:\n{process.stderr}"
+    return process, json.loads(lines[-1])

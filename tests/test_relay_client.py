@@ -9,17 +9,12 @@ loadNext-style paging, checking the store after every step.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ROOT
-from werkzeug.serving import make_server
+from support import ROOT, require_node, run_json_script
 
 CLIENT_DIR = ROOT / "tests" / "relay_client"
 SCHEMA = ROOT / "tests" / "snapshots" / "schema.graphql"
@@ -44,20 +39,7 @@ STEPS = [
 
 @pytest.fixture
 def node() -> str:
-    """Return the node executable, or skip (fail on CI) when the client cannot run here."""
-    node = shutil.which("node")
-    missing = []
-    if node is None:
-        missing.append("node is not installed")
-    if not all((CLIENT_DIR / "node_modules" / name).is_dir() for name in ("relay-runtime", "relay-compiler")):
-        missing.append("tests/relay_client/node_modules is missing")
-    if missing:
-        reason = f"{' and '.join(missing)}: run `npm ci --prefix tests/relay_client`"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    assert node is not None
-    return node
+    return require_node(CLIENT_DIR, ("relay-runtime", "relay-compiler"))
 
 
 @pytest.fixture
@@ -87,37 +69,14 @@ def artifacts(node: str, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.fixture
-def server_url(app: Any) -> Iterator[str]:
-    """Serve the app on a free loopback port in a thread and return the /graphql URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="relay-client-app", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/graphql"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-def run_client(node: str, url: str, token: str, artifacts: Path) -> tuple[subprocess.CompletedProcess[str], Any]:
+def run_client(node: str, url: str, token: str, artifacts: Path) -> tuple[Any, Any]:
     """Run run.mjs against `url` with `token` and return the process and its JSON summary line."""
-    client = subprocess.run(
-        [node, str(CLIENT_DIR / "run.mjs"), url, token, str(artifacts)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    lines = client.stdout.strip().splitlines()
-    assert lines, f"the Relay client printed nothing; stderr:\n{client.stderr}"
-    return client, json.loads(lines[-1])
+    return run_json_script([node, str(CLIENT_DIR / "run.mjs"), url, token, str(artifacts)])
 
 
-def test_relay_client_runs_the_todomvc_operations(node: str, artifacts: Path, server_url: str, auth: Any) -> None:
+def test_relay_client_runs_the_todomvc_operations(node: str, artifacts: Path, live_graphql_url: str, auth: Any) -> None:
     """Every step passes: the store that Relay keeps up to date matches what the server returns."""
-    client, summary = run_client(node, server_url, auth.token(), artifacts)
+    client, summary = run_client(node, live_graphql_url, auth.token(), artifacts)
 
     assert summary.get("ok") is True, client.stdout + client.stderr
     assert summary["steps"] == STEPS
@@ -125,9 +84,9 @@ def test_relay_client_runs_the_todomvc_operations(node: str, artifacts: Path, se
     assert client.returncode == 0, client.stdout + client.stderr
 
 
-def test_relay_client_fails_loudly(node: str, artifacts: Path, server_url: str) -> None:
+def test_relay_client_fails_loudly(node: str, artifacts: Path, live_graphql_url: str) -> None:
     """The client exits 1 naming the failed step and the server's answer when the server refuses it."""
-    client, summary = run_client(node, server_url, "not-a-token", artifacts)
+    client, summary = run_client(node, live_graphql_url, "not-a-token", artifacts)
 
     assert client.returncode == 1, client.stdout + client.stderr
     assert summary["ok"] is False
