@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 import auth
 import cli
 import config
+import logs
 import models
 from errors import AppError, InternalError, error_response
 from graphql_http import GraphQLView
@@ -44,7 +45,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["JWT_SECRET_KEY"] = config.jwt_secret(settings)
     app.config["TESTING"] = settings["APP_ENV"] == "test"
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings)
     models.configure(settings)
 
     _init_cors(app)
@@ -113,8 +114,16 @@ def _init_graphql(app: Flask) -> None:
 def _init_request_ids(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
+        # On Lambda, the invocation's id (set by lambda_handler): the one CloudWatch shows.
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = logs.request_id.get() or (incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex)
+        g.request_id_token = logs.request_id.set(g.request_id)  # on every log line of the request
+
+    @app.teardown_request
+    def forget_request_id(_error: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            logs.request_id.reset(token)
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:

@@ -42,6 +42,8 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "DATA_DIR": (str, ".data", ".data"),
     "SNAPSHOT_INTERVAL": (float, 2.0, 2.0),
     "JWT_SECRET_KEY": (str, None, None),
+    # On Lambda: the SSM SecureString that lambda_handler.py reads into JWT_SECRET_KEY.
+    "JWT_SECRET_PARAMETER": (str, None, None),
     "ACCESS_TOKEN_EXPIRES": (int, 15 * 60, 15 * 60),
     "REFRESH_TOKEN_EXPIRES": (int, 30 * 24 * 3600, 30 * 24 * 3600),
     "AUTH_COOKIES": (_bool, False, False),

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
 
 from errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
 _LEGACY_PREFIXES = ("pbkdf2:", "scrypt:")  # what werkzeug.security.generate_password_hash stores
 
-_hasher = PasswordHasher()
+# argon2 is imported with the first hash or verification: requests that carry a token
+# never need it, so a Lambda cold start that serves one does not pay for it.
+_parameters = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+_hasher_instance: PasswordHasher | None = None
+
+
+def _hasher() -> PasswordHasher:
+    global _hasher_instance
+    if _hasher_instance is None:
+        from argon2 import PasswordHasher
+
+        _hasher_instance = PasswordHasher(**_parameters)
+    return _hasher_instance
 
 
 class PasswordHash(str):
@@ -23,13 +36,11 @@ class PasswordHash(str):
 
 def configure(time_cost: int, memory_cost: int, parallelism: int) -> None:
     """Set the argon2id parameters; hashes made with others are rehashed at the next login."""
-    global _hasher
-    if (time_cost, memory_cost, parallelism) != (
-        _hasher.time_cost,
-        _hasher.memory_cost,
-        _hasher.parallelism,
-    ):
-        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    global _hasher_instance
+    wanted = {"time_cost": time_cost, "memory_cost": memory_cost, "parallelism": parallelism}
+    if wanted != _parameters:
+        _parameters.update(wanted)
+        _hasher_instance = None
         _dummy_hash.cache_clear()
 
 
@@ -45,7 +56,7 @@ def validate_password(password: object) -> None:
 
 def hash_password(password: str) -> PasswordHash:
     """Return the argon2id hash of a plaintext password."""
-    return PasswordHash(_hasher.hash(password))
+    return PasswordHash(_hasher().hash(password))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
@@ -65,14 +76,16 @@ def needs_rehash(stored: str) -> bool:
     if stored.startswith(_LEGACY_PREFIXES):
         return True
     try:
-        return _hasher.check_needs_rehash(stored)
-    except InvalidHashError:
+        return _hasher().check_needs_rehash(stored)
+    except ValueError:  # argon2's InvalidHashError
         return True
 
 
 def _verify_argon2(stored: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return _hasher.verify(stored, password)
+        return _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -80,4 +93,4 @@ def _verify_argon2(stored: str, password: str) -> bool:
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     """Return a hash of a random password, to verify against when an account does not exist."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _hasher().hash(secrets.token_urlsafe(16))
