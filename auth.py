@@ -139,19 +139,23 @@ def authenticate(*, optional: bool = False) -> User | None:
     return get_current_user()
 
 
-def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200) -> Response:
-    """Answer with new access and refresh tokens for `user` (as cookies in cookie mode)."""
+def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *, refresh: bool = True) -> Response:
+    """Answer with a new access token for `user`, and a refresh token unless `refresh` is False.
+
+    In cookie mode the tokens go in httpOnly cookies and stay out of the body.
+    """
     claims = {"ver": user.token_version}
-    access_token = create_access_token(identity=user.id, additional_claims=claims)
-    refresh_token = create_refresh_token(identity=user.id, additional_claims=claims)
+    tokens = {"access_token": create_access_token(identity=user.id, additional_claims=claims)}
+    if refresh:
+        tokens["refresh_token"] = create_refresh_token(identity=user.id, additional_claims=claims)
+    cookies = current_app.config["AUTH_COOKIES"]
     body = {**response_body, "token_type": "Bearer", "expires_in": current_app.config["ACCESS_TOKEN_EXPIRES"]}
-    if not current_app.config["AUTH_COOKIES"]:
-        body.update(access_token=access_token, refresh_token=refresh_token)
-    response = jsonify(body)
+    response = jsonify(body if cookies else {**body, **tokens})
     response.status_code = status
-    if current_app.config["AUTH_COOKIES"]:
-        set_access_cookies(response, access_token)
-        set_refresh_cookies(response, refresh_token)
+    if cookies:
+        set_access_cookies(response, tokens["access_token"])
+        if refresh:
+            set_refresh_cookies(response, tokens["refresh_token"])
     return response
 
 
@@ -188,15 +192,7 @@ def login() -> Response:
 @blueprint.post("/refresh")
 def refresh() -> Response:
     verify_jwt_in_request(refresh=True, locations=_token_locations(refresh=True))
-    user = get_current_user()
-    token = create_access_token(identity=user.id, additional_claims={"ver": user.token_version})
-    body = {"token_type": "Bearer", "expires_in": current_app.config["ACCESS_TOKEN_EXPIRES"]}
-    if not current_app.config["AUTH_COOKIES"]:
-        body["access_token"] = token
-    response = jsonify(body)
-    if current_app.config["AUTH_COOKIES"]:
-        set_access_cookies(response, token)
-    return response
+    return issue_tokens(get_current_user(), {}, refresh=False)
 
 
 @blueprint.post("/logout")
