@@ -9,7 +9,7 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -35,7 +35,7 @@ from errors import (
     ValidationFailed,
     error_response,
 )
-from models import RevokedToken, User
+from models import RevokedToken, User, load_token_subject
 
 jwt = JWTManager()
 blueprint = Blueprint("auth", __name__)
@@ -116,21 +116,19 @@ def _revoked_token(_header: dict[str, Any], _payload: dict[str, Any]) -> Respons
 
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
-    try:
-        RevokedToken.get(payload["jti"])
-    except RevokedToken.DoesNotExist:
-        return False
-    return True
+    # flask-jwt-extended asks this first, then _load_user: read both in one round trip.
+    user, revoked = load_token_subject(payload["sub"], payload["jti"])
+    g.token_user = (payload["jti"], user)
+    return revoked
 
 
 @jwt.user_lookup_loader
 def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
     """Return the token's user, or None if it is gone or its tokens were revoked since."""
-    try:
-        user = User.get(payload["sub"])
-    except User.DoesNotExist:
-        return None
-    return user if payload.get("ver", 0) == user.token_version else None
+    jti, user = g.pop("token_user", (None, None))
+    if jti != payload["jti"]:  # not read with the revocation check: read it now
+        user, _revoked = load_token_subject(payload["sub"], payload["jti"])
+    return user if user is not None and payload.get("ver", 0) == user.token_version else None
 
 
 def authenticate(*, optional: bool = False) -> User | None:

@@ -6,6 +6,7 @@ Nothing here talks to DynamoDB at import time: PynamoDB connects on first use.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -387,6 +388,33 @@ class Todo(Model):
             else:
                 raise Conflict("These todos keep changing; try again.")
         return done
+
+
+def load_token_subject(user_id: str, jti: str) -> tuple[User | None, bool]:
+    """Return a token's user (None if gone) and whether the token was revoked, in one round trip.
+
+    Every authenticated request needs both; one BatchGetItem reads them from their two
+    tables at once, where two GetItems would cost two round trips.
+    """
+    users, revoked_tokens = User.Meta.table_name, RevokedToken.Meta.table_name
+    request = {
+        users: {"Keys": [{"id": {"S": user_id}}]},
+        revoked_tokens: {"Keys": [{"jti": {"S": jti}}], "ProjectionExpression": "jti"},
+    }
+    found: dict[str, list[dict[str, Any]]] = {users: [], revoked_tokens: []}
+    client = _connection_of(User).client
+    for attempt in range(_RETRIES):
+        response = client.batch_get_item(RequestItems=request)
+        for table, items in response.get("Responses", {}).items():
+            found[table] += items
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            break
+        time.sleep(0.02 * 2**attempt)  # throttled: back off, as DynamoDB asks
+    else:
+        raise Conflict("DynamoDB is too busy to check the token; try again.")
+    user = User.from_raw_data(found[users][0]) if found[users] else None
+    return user, bool(found[revoked_tokens])
 
 
 MODELS: tuple[type[Model], ...] = (User, UserEmail, RevokedToken, Todo)

@@ -213,6 +213,14 @@ def test_graphql_accepts_bearer_and_jwt_schemes(client: Any, auth: Auth) -> None
         assert (response.status_code, response.get_json()) == (200, {"data": {"viewer": {"email": "ada@example.com"}}})
 
 
+def test_an_authenticated_request_reads_its_token_state_in_one_round_trip(auth: Auth, dynamodb: Any) -> None:
+    """The user and the revocation check travel in one BatchGetItem: `viewer` costs one DynamoDB call."""
+    token = auth.token()
+    dynamodb.operations.clear()
+    assert auth.graphql(VIEWER, token).get_json() == {"data": {"viewer": {"email": "ada@example.com"}}}
+    assert dynamodb.operations == ["BatchGetItem"]
+
+
 def test_graphql_without_a_token_is_401_with_a_challenge(client: Any) -> None:
     response = client.post("/graphql", json={"query": VIEWER})
     assert response.status_code == 401

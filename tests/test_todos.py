@@ -294,8 +294,8 @@ def test_nodes_with_100_todo_ids_is_one_batch_get(ada: Session, dynamodb: Any) -
     dynamodb.operations.clear()
     result = ada.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
     assert result == {"nodes": [{"id": global_id} for global_id in ids]}
-    # The edge checks the token (revocation, then its user) with two GetItems; the 100 nodes are one call.
-    assert dynamodb.operations == ["GetItem", "GetItem", "BatchGetItem"]
+    # The edge reads the token's user and revocation in one BatchGetItem; the 100 nodes are one more.
+    assert dynamodb.operations == ["BatchGetItem", "BatchGetItem"]
 
 
 def test_a_page_reads_first_plus_one_items(ada: Session, dynamodb: Any) -> None:
@@ -304,4 +304,4 @@ def test_a_page_reads_first_plus_one_items(ada: Session, dynamodb: Any) -> None:
     dynamodb.operations.clear()
     page = ada.todos(first=10)
     assert (len(page["edges"]), page["pageInfo"]["hasNextPage"]) == (10, True)
-    assert dynamodb.operations == ["GetItem", "GetItem", "Query"]
+    assert dynamodb.operations == ["BatchGetItem", "Query"]
