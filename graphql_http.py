@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 from graphql import (
     ASTValidationRule,
     DocumentNode,
@@ -251,8 +251,6 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 def _request_id() -> str:
-    from flask import g
-
     return getattr(g, "request_id", "-")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from apig_wsgi import make_lambda_handler
 
 import logs
-from config import ConfigError
+from config import ConfigError, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,16 @@ def make_handler(wsgi_app: Callable[..., Any]) -> Handler:
 
 def load_jwt_secret(environ: Any = os.environ) -> None:
     """Put the SecureString named by JWT_SECRET_PARAMETER into JWT_SECRET_KEY, unless that is set."""
-    name = environ.get("JWT_SECRET_PARAMETER")
-    if not name or environ.get("JWT_SECRET_KEY"):
+    settings = load_settings(environ=environ)
+    name = settings["JWT_SECRET_PARAMETER"]
+    if not name or settings["JWT_SECRET_KEY"]:
         return
     import botocore.session
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         # Credentials come from the environment: on Lambda, the role's temporary keys.
-        client = botocore.session.get_session().create_client("ssm", region_name=environ.get("AWS_REGION"))
+        client = botocore.session.get_session().create_client("ssm", region_name=settings["AWS_REGION"])
         environ["JWT_SECRET_KEY"] = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")

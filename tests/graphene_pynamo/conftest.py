@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from pynamo_testapp import MODELS, TEST_SECRET
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from pynamo_testapp import MODELS, TEST_SECRET  # noqa: E402
-
-import graphene_pynamo  # noqa: E402
-from graphene_pynamo import settings as gp_settings  # noqa: E402
-from local_dynamodb import LocalDynamoDB  # noqa: E402
+import graphene_pynamo
+from graphene_pynamo import settings as gp_settings
+from local_dynamodb import LocalDynamoDB  # on the path: tests/conftest.py (support.py) puts the root there
 
 
 @pytest.fixture(scope="session")
