@@ -11,32 +11,45 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, g, request
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    ExecutionContext,
     ExecutionResult,
     FieldNode,
-    FragmentSpreadNode,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
+    Undefined,
     execute,
+    get_named_type,
     get_operation_ast,
+    is_introspection_type,
+    located_error,
     parse,
     specified_rules,
     validate,
 )
-from graphql.pyutils import is_awaitable
+from graphql.execution.execute import get_field_def
+from graphql.pyutils import Path, is_awaitable
 
+from bodies import json_body, parse_json
 from errors import AppError, InternalError
+from limits import Limits, check_document, limit_error
+from limits import cost as operation_cost
+from persisted import PersistedDocuments
 
 log = logging.getLogger(__name__)
 
@@ -70,76 +83,113 @@ def _request_error(message: str, code: str, status: int = 400, **headers: str) -
     return RequestError([{"message": message, "extensions": {"code": code}}], status, headers=headers)
 
 
-def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
-    """Return a validation rule that rejects operations nested deeper than `max_depth` fields."""
-
-    class MaxDepthRule(ASTValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-            fragments = {
-                definition.name.value: definition
-                for definition in self.context.document.definitions
-                if hasattr(definition, "type_condition")
-            }
-            depth = _depth(node.selection_set, fragments, 0, frozenset())
-            if depth > max_depth:
-                self.report_error(
-                    GraphQLError(
-                        f"The operation is nested {depth} levels deep; the limit is {max_depth}.",
-                        node,
-                        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
-                    )
-                )
-
-    return MaxDepthRule
-
-
-def _depth(selection_set: Any, fragments: dict[str, Any], depth: int, visiting: frozenset[str]) -> int:
-    if selection_set is None:
-        return depth
-    deepest = depth
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, depth + 1, visiting))
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, depth, visiting))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in fragments and name not in visiting:  # cycles are reported by another rule
-                deepest = max(deepest, _depth(fragments[name].selection_set, fragments, depth, visiting | {name}))
-    return deepest
-
-
 class DocumentCache:
-    """Parsed and validated documents by query text, least recently used evicted first."""
+    """Parsed and validated documents by query text, and the request errors of refused ones.
 
-    def __init__(self, schema: GraphQLSchema, rules: list[type[ASTValidationRule]], size: int) -> None:
+    Refusals are cached too, least recently used evicted first: resending a document that
+    costs time to refuse (thousands of fields) costs a dictionary lookup.
+    """
+
+    def __init__(self, schema: GraphQLSchema, rules: list[type[ASTValidationRule]], size: int, limits: Limits) -> None:
         self._schema = schema
         self._rules = rules
         self._size = size
-        self._entries: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._limits = limits
+        self._entries: OrderedDict[str, DocumentNode | RequestError] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, query: str) -> DocumentNode:
         """Return the document for `query`, or raise RequestError if it is not a valid one."""
-        with self._lock:
-            document = self._entries.get(query)
-            if document is not None:
-                self._entries.move_to_end(query)
-                return document
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            raise RequestError([_with_code(error.formatted, "GRAPHQL_PARSE_FAILED")], well_formed=True) from None
-        errors = validate(self._schema, document, self._rules)
-        if errors:
+        if len(query) > self._limits.max_document_size:  # before hashing it for the cache
             raise RequestError(
-                [_with_code(error.formatted, "GRAPHQL_VALIDATION_FAILED") for error in errors], well_formed=True
+                [_error(f"The document is {len(query)} characters long; the limit is "
+                        f"{self._limits.max_document_size}.", "QUERY_TOO_LARGE")],
+                well_formed=True,
             )
         with self._lock:
-            self._entries[query] = document
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            entry = self._entries.get(query)
+            if entry is not None:
+                self._entries.move_to_end(query)
+        if entry is None:
+            entry = self._load(query)
+            with self._lock:
+                self._entries[query] = entry
+                if len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+        if isinstance(entry, RequestError):
+            raise entry
+        return entry
+
+    def _load(self, query: str) -> DocumentNode | RequestError:
+        try:
+            document = parse(query, max_lexical_tokens=self._limits.max_tokens)
+        except GraphQLError as error:
+            code = "TOO_MANY_TOKENS" if error.message.endswith("tokens. Parsing aborted.") else "GRAPHQL_PARSE_FAILED"
+            return RequestError([_with_code(error.formatted, code)], well_formed=True)
+        # The limits first: they are linear, some of graphql-core's rules are not.
+        errors = check_document(document, self._limits) or validate(self._schema, document, self._rules)
+        if errors:
+            return RequestError(
+                [_with_code(error.formatted, "GRAPHQL_VALIDATION_FAILED") for error in errors], well_formed=True
+            )
         return document
+
+
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code}}
+
+
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """Refuse `__schema` and `__type` (not `__typename`) with a code of its own."""
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        field_type = get_named_type(self.context.get_type())
+        if field_type and is_introspection_type(field_type):
+            self.report_error(
+                GraphQLError(
+                    f"Introspection is off: {node.name.value} cannot be queried. "
+                    "Fetch the schema from /graphql-schema or the graphql-schema command.",
+                    node,
+                    extensions={"code": "INTROSPECTION_DISABLED"},
+                )
+            )
+
+
+class OperationTimeout(AppError):
+    code = "TIMEOUT"
+    status = 503
+    message = "The operation ran out of time: fields after the deadline were not resolved."
+
+
+class DeadlineExecutionContext(ExecutionContext):
+    """Start no resolver once `timeout` seconds have passed since execution began.
+
+    The fields that would start answer null (or null their nearest nullable parent, as
+    any field error does), and one TIMEOUT error says so.
+    """
+
+    timeout: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = clock() + self.timeout
+
+    def execute_field(
+        self, parent_type: GraphQLObjectType, source: Any, field_nodes: list[FieldNode], path: Path
+    ) -> Any:
+        if clock() <= self.deadline:
+            return super().execute_field(parent_type, source, field_nodes, path)
+        field_def = get_field_def(self.schema, parent_type, field_nodes[0])
+        if not field_def:
+            return Undefined
+        error = located_error(OperationTimeout(), field_nodes, path.as_list())
+        self.handle_field_error(error, field_def.type, path)
+        return None
+
+
+def clock() -> float:
+    """Return the monotonic time of the execution deadline (tests replace it)."""
+    return time.monotonic()
 
 
 def _with_code(formatted: dict[str, Any], code: str) -> dict[str, Any]:
@@ -149,7 +199,7 @@ def _with_code(formatted: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 class GraphQLView:
-    """A Flask view that executes GraphQL requests against one schema."""
+    """A Flask view that executes GraphQL requests against one schema, within limits."""
 
     def __init__(
         self,
@@ -157,13 +207,27 @@ class GraphQLView:
         *,
         context: Callable[[], Any],
         graphiql_html: str | None = None,
-        max_depth: int = 20,
+        limits: Limits | None = None,
         cache_size: int = 256,
+        timeout: float = 10.0,
+        introspection: bool = True,
+        report_cost: bool = False,
+        persisted: PersistedDocuments | None = None,
+        trusted_documents_only: bool = False,
     ) -> None:
         self.schema = schema
         self.context = context
         self.graphiql_html = graphiql_html
-        self.documents = DocumentCache(schema, [*specified_rules, depth_limit_rule(max_depth)], cache_size)
+        self.limits = limits or Limits()
+        self.introspection = introspection
+        self.report_cost = report_cost
+        self.persisted = persisted
+        self.trusted_documents_only = trusted_documents_only
+        rules = [*specified_rules] if introspection else [*specified_rules, NoIntrospection]
+        self.documents = DocumentCache(schema, rules, cache_size, self.limits)
+        self.execution_context_class = type(
+            "DeadlineExecutionContext", (DeadlineExecutionContext,), {"timeout": timeout}
+        )
 
     def __call__(self) -> Response:
         if request.method == "GET" and self.graphiql_html and _prefers_html():
@@ -172,8 +236,9 @@ class GraphQLView:
         media_type = JSON
         try:
             media_type = _response_media_type()
-            query, variables, operation_name = _read_params()
-            document = self.documents.get(query)
+            params = _read_params()
+            document, trusted = self._document(params)
+            operation_name = params.operation_name
             operation = get_operation_ast(document, operation_name)
             if operation is None:
                 message = (
@@ -181,7 +246,7 @@ class GraphQLView:
                     if operation_name is None
                     else f"The document has no operation named {operation_name!r}."
                 )
-                raise RequestError([{"message": message, "extensions": {"code": "BAD_REQUEST"}}], well_formed=True)
+                raise RequestError([_error(message, "BAD_REQUEST")], well_formed=True)
             if operation.operation is not OperationType.QUERY and request.method == "GET":
                 raise _request_error(
                     "Only queries can be sent with GET; send mutations with POST.",
@@ -189,17 +254,60 @@ class GraphQLView:
                     405,
                     Allow="POST",
                 )
-            result = self._execute(document, context, variables, operation_name)
+            cost = self._cost(document, operation, params.variables, trusted)
+            result = self._execute(document, context, params.variables, operation_name)
         except RequestError as error:
             status = 200 if error.well_formed and media_type == JSON else error.status
-            return _json_response({"errors": error.errors}, status, media_type, error.headers)
+            errors = error.errors if self.introspection else [_without_suggestions(e) for e in error.errors]
+            return _json_response({"errors": errors}, status, media_type, error.headers)
+        if self.report_cost:
+            result["extensions"] = {"cost": {"requested": cost, "limit": self.limits.max_cost}}
         return _json_response(result, 200, media_type)
+
+    def _document(self, params: Params) -> tuple[DocumentNode, bool]:
+        """Return the document to run and whether it is a trusted (persisted) one."""
+        if params.doc_id is None and params.sha256 is None:
+            if self.trusted_documents_only:
+                raise RequestError(
+                    [_error("This server runs trusted documents only: send the document's id as doc_id, "
+                            "not its text.", "PERSISTED_QUERY_REQUIRED")],
+                    well_formed=True,
+                )
+            if params.query is None:
+                raise _request_error("The query parameter must be a non-empty string.", "BAD_REQUEST")
+            return self.documents.get(params.query), False
+        found = self.persisted.find(params.doc_id, params.sha256) if self.persisted else None
+        if found is None:
+            raise RequestError([_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")], well_formed=True)
+        if params.query is not None and params.query != found.text:
+            raise _request_error("The query text differs from the persisted document's; send one of them.",
+                                 "BAD_REQUEST")
+        return found.document, True
+
+    def _cost(
+        self, document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any] | None,
+        trusted: bool,
+    ) -> int:
+        """Return the operation's cost; refuse it above the limit unless it is a trusted document."""
+        if trusted and not self.report_cost:
+            return 0
+        cost = operation_cost(self.schema, document, operation, variables, self.limits.page_size)
+        if cost > self.limits.max_cost and not trusted:
+            message = f"The operation may read {cost} items; the limit is {self.limits.max_cost}."
+            error = limit_error("QUERY_TOO_COMPLEX", message, operation)
+            raise RequestError([error.formatted], well_formed=True)
+        return cost
 
     def _execute(
         self, document: DocumentNode, context: Any, variables: dict[str, Any] | None, operation_name: str | None
     ) -> dict[str, Any]:
         result = execute(
-            self.schema, document, context_value=context, variable_values=variables, operation_name=operation_name
+            self.schema,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            execution_context_class=self.execution_context_class,
         )
         if is_awaitable(result):
             result = self._run(result)
@@ -211,7 +319,7 @@ class GraphQLView:
             )
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
-            response["errors"] = [format_error(error) for error in result.errors]
+            response["errors"] = [format_error(error) for error in _one_timeout(result.errors)]
         return response
 
     @staticmethod
@@ -277,33 +385,38 @@ def _response_media_type() -> str:
     raise _request_error(f"Accept {JSON} or {GRAPHQL_RESPONSE_JSON}.", "NOT_ACCEPTABLE", 406)
 
 
-def _read_params() -> tuple[str, dict[str, Any] | None, str | None]:
+@dataclass(frozen=True)
+class Params:
+    """The GraphQL-over-HTTP request parameters, with the persisted-document id if one was sent."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    doc_id: str | None
+    sha256: str | None
+
+
+def _read_params() -> Params:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.args)
         for name in ("variables", "extensions"):
             if params.get(name):
                 try:
-                    params[name] = json.loads(params[name])
-                except ValueError:
-                    raise _request_error(f"The {name} parameter is not valid JSON.", "BAD_REQUEST") from None
+                    params[name] = parse_json(params[name])
+                except AppError as error:
+                    raise _request_error(f"The {name} parameter: {error.message}", "BAD_REQUEST") from None
     else:
-        mimetype = request.mimetype
-        if mimetype != JSON:
-            raise _request_error(f"Send the request body as {JSON}.", "UNSUPPORTED_MEDIA_TYPE", 415)
-        charset = request.mimetype_params.get("charset", "utf-8").lower()
-        if charset not in ("utf-8", "utf8"):
-            raise _request_error("Encode the request body as utf-8.", "UNSUPPORTED_MEDIA_TYPE", 415)
         try:
-            params = json.loads(request.get_data(cache=False) or b"")
-        except ValueError:
-            raise _request_error("The request body is not valid JSON.", "MALFORMED_JSON") from None
-        if not isinstance(params, dict):
-            raise _request_error("The request body must be a JSON object.", "BAD_REQUEST")
+            params = json_body()
+        except AppError as error:
+            code = "BAD_REQUEST" if error.code == "VALIDATION_FAILED" else error.code
+            raise _request_error(error.message, code, error.status) from None
     query = params.get("query")
     variables = params.get("variables")
     operation_name = params.get("operationName")
     extensions = params.get("extensions")
-    if not isinstance(query, str) or not query.strip():
+    doc_id = params.get("doc_id", params.get("id"))
+    if query is not None and (not isinstance(query, str) or not query.strip()):
         raise _request_error("The query parameter must be a non-empty string.", "BAD_REQUEST")
     if variables is not None and not isinstance(variables, dict):
         raise _request_error("The variables parameter must be an object.", "BAD_REQUEST")
@@ -311,7 +424,35 @@ def _read_params() -> tuple[str, dict[str, Any] | None, str | None]:
         raise _request_error("The operationName parameter must be a string.", "BAD_REQUEST")
     if extensions is not None and not isinstance(extensions, dict):
         raise _request_error("The extensions parameter must be an object.", "BAD_REQUEST")
-    return query, variables, operation_name
+    if doc_id is not None and (not isinstance(doc_id, str) or not doc_id):
+        raise _request_error("doc_id (or id) must be a non-empty string.", "BAD_REQUEST")
+    sha256 = None
+    persisted_query = (extensions or {}).get("persistedQuery")
+    if persisted_query is not None:
+        sha256 = persisted_query.get("sha256Hash") if isinstance(persisted_query, dict) else None
+        if not isinstance(sha256, str) or not sha256:
+            raise _request_error("extensions.persistedQuery.sha256Hash must be a non-empty string.", "BAD_REQUEST")
+    return Params(query, variables, operation_name, doc_id, sha256)
+
+
+def _one_timeout(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """Keep the first TIMEOUT error of the fields the deadline stopped: one is enough to say so."""
+    kept, timed_out = [], False
+    for error in errors:
+        if isinstance(error.original_error, OperationTimeout):
+            if timed_out:
+                continue
+            timed_out = True
+        kept.append(error)
+    return kept
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
+
+
+def _without_suggestions(error: dict[str, Any]) -> dict[str, Any]:
+    """Drop graphql-core's "Did you mean ...?" from a message: it spells out the schema to anyone asking."""
+    return {**error, "message": _SUGGESTION.sub("", error["message"])}
 
 
 def _json_response(

@@ -23,6 +23,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "ARGON2_MEMORY_COST": 1024,
     "ARGON2_PARALLELISM": 1,
     "LOG_LEVEL": "WARNING",
+    # Tests compare whole responses; the tests of cost reporting turn it on.
+    "GRAPHQL_REPORT_COST": False,
 }
 PASSWORD = "correct horse battery"
 

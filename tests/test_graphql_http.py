@@ -138,7 +138,7 @@ def test_deep_documents_are_refused_by_the_depth_limit(client: Any, token: str) 
         {
             "message": "The operation is nested 21 levels deep; the limit is 20.",
             "locations": [{"line": 1, "column": 1}],
-            "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            "extensions": {"code": "QUERY_TOO_DEEP"},
         }
     ]
 
@@ -152,10 +152,25 @@ def test_fragment_cycles_do_not_hang_the_depth_limit(client: Any, token: str) ->
 def test_documents_are_parsed_and_validated_once(client: Any, token: str, monkeypatch: Any) -> None:
     parses: list[str] = []
     real_parse = graphql_http.parse
-    monkeypatch.setattr(graphql_http, "parse", lambda source: parses.append(source) or real_parse(source))
+    monkeypatch.setattr(
+        graphql_http, "parse", lambda source, **options: parses.append(source) or real_parse(source, **options)
+    )
     for _ in range(3):
         assert post(client, token, {"query": "{ cached: __typename }"}).status_code == 200
     assert parses == ["{ cached: __typename }"]
+
+
+def test_refused_documents_are_cached_too(client: Any, token: str, monkeypatch: Any) -> None:
+    """Resending a document that failed validation costs a lookup, not another validation."""
+    validations: list[int] = []
+    real_validate = graphql_http.validate
+    monkeypatch.setattr(
+        graphql_http, "validate", lambda *args: validations.append(1) or real_validate(*args)
+    )
+    answers = [post(client, token, {"query": "{ noSuchField }"}).get_json() for _ in range(3)]
+    assert answers == [answers[0]] * 3
+    assert answers[0]["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert validations == [1]
 
 
 def test_graphiql_is_served_to_browsers_without_a_token(client: Any) -> None:
