@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,29 +21,25 @@ from flask import Response, g, request
 from graphql import (
     ASTValidationRule,
     DocumentNode,
-    ExecutionContext,
     ExecutionResult,
     FieldNode,
     GraphQLError,
-    GraphQLObjectType,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
-    Undefined,
     execute,
     get_named_type,
     get_operation_ast,
     is_introspection_type,
-    located_error,
     parse,
     specified_rules,
     validate,
 )
-from graphql.execution.execute import get_field_def
-from graphql.pyutils import Path, is_awaitable
+from graphql.pyutils import is_awaitable
 
 from bodies import json_body, parse_json
+from deadline import DeadlineExecutionContext, one_timeout
 from errors import AppError, InternalError
 from limits import Limits, check_document, limit_error
 from limits import cost as operation_cost
@@ -90,9 +84,18 @@ class DocumentCache:
     costs time to refuse (thousands of fields) costs a dictionary lookup.
     """
 
-    def __init__(self, schema: GraphQLSchema, rules: list[type[ASTValidationRule]], size: int, limits: Limits) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        rules: list[type[ASTValidationRule]],
+        size: int,
+        limits: Limits,
+        *,
+        hide_suggestions: bool = False,
+    ) -> None:
         self._schema = schema
         self._rules = rules
+        self._hide_suggestions = hide_suggestions
         self._size = size
         self._limits = limits
         self._entries: OrderedDict[str, DocumentNode | RequestError] = OrderedDict()
@@ -127,12 +130,20 @@ class DocumentCache:
             code = "TOO_MANY_TOKENS" if error.message.endswith("tokens. Parsing aborted.") else "GRAPHQL_PARSE_FAILED"
             return RequestError([_with_code(error.formatted, code)], well_formed=True)
         # The limits first: they are linear, some of graphql-core's rules are not.
-        errors = check_document(document, self._limits) or validate(self._schema, document, self._rules)
+        errors = check_document(document, self._limits) or validate(
+            self._schema, document, self._rules, hide_suggestions=self._hide_suggestions
+        )
         if errors:
             return RequestError(
                 [_with_code(error.formatted, "GRAPHQL_VALIDATION_FAILED") for error in errors], well_formed=True
             )
         return document
+
+
+def _with_code(formatted: dict[str, Any], code: str) -> dict[str, Any]:
+    extensions = dict(formatted.get("extensions") or {})
+    extensions.setdefault("code", code)
+    return {**formatted, "extensions": extensions}
 
 
 def _error(message: str, code: str) -> dict[str, Any]:
@@ -153,49 +164,6 @@ class NoIntrospection(NoSchemaIntrospectionCustomRule):
                     extensions={"code": "INTROSPECTION_DISABLED"},
                 )
             )
-
-
-class OperationTimeout(AppError):
-    code = "TIMEOUT"
-    status = 503
-    message = "The operation ran out of time: fields after the deadline were not resolved."
-
-
-class DeadlineExecutionContext(ExecutionContext):
-    """Start no resolver once `timeout` seconds have passed since execution began.
-
-    The fields that would start answer null (or null their nearest nullable parent, as
-    any field error does), and one TIMEOUT error says so.
-    """
-
-    timeout: float = 10.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.deadline = clock() + self.timeout
-
-    def execute_field(
-        self, parent_type: GraphQLObjectType, source: Any, field_nodes: list[FieldNode], path: Path
-    ) -> Any:
-        if clock() <= self.deadline:
-            return super().execute_field(parent_type, source, field_nodes, path)
-        field_def = get_field_def(self.schema, parent_type, field_nodes[0])
-        if not field_def:
-            return Undefined
-        error = located_error(OperationTimeout(), field_nodes, path.as_list())
-        self.handle_field_error(error, field_def.type, path)
-        return None
-
-
-def clock() -> float:
-    """Return the monotonic time of the execution deadline (tests replace it)."""
-    return time.monotonic()
-
-
-def _with_code(formatted: dict[str, Any], code: str) -> dict[str, Any]:
-    extensions = dict(formatted.get("extensions") or {})
-    extensions.setdefault("code", code)
-    return {**formatted, "extensions": extensions}
 
 
 class GraphQLView:
@@ -224,7 +192,8 @@ class GraphQLView:
         self.persisted = persisted
         self.trusted_documents_only = trusted_documents_only
         rules = [*specified_rules] if introspection else [*specified_rules, NoIntrospection]
-        self.documents = DocumentCache(schema, rules, cache_size, self.limits)
+        # Without introspection, "Did you mean ...?" would spell the schema out one guess at a time.
+        self.documents = DocumentCache(schema, rules, cache_size, self.limits, hide_suggestions=not introspection)
         self.execution_context_class = type(
             "DeadlineExecutionContext", (DeadlineExecutionContext,), {"timeout": timeout}
         )
@@ -258,8 +227,7 @@ class GraphQLView:
             result = self._execute(document, context, params.variables, operation_name)
         except RequestError as error:
             status = 200 if error.well_formed and media_type == JSON else error.status
-            errors = error.errors if self.introspection else [_without_suggestions(e) for e in error.errors]
-            return _json_response({"errors": errors}, status, media_type, error.headers)
+            return _json_response({"errors": error.errors}, status, media_type, error.headers)
         if self.report_cost:
             result["extensions"] = {"cost": {"requested": cost, "limit": self.limits.max_cost}}
         return _json_response(result, 200, media_type)
@@ -308,6 +276,7 @@ class GraphQLView:
             variable_values=variables,
             operation_name=operation_name,
             execution_context_class=self.execution_context_class,
+            hide_suggestions=not self.introspection,
         )
         if is_awaitable(result):
             result = self._run(result)
@@ -319,7 +288,7 @@ class GraphQLView:
             )
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
-            response["errors"] = [format_error(error) for error in _one_timeout(result.errors)]
+            response["errors"] = [format_error(error) for error in one_timeout(result.errors)]
         return response
 
     @staticmethod
@@ -433,26 +402,6 @@ def _read_params() -> Params:
         if not isinstance(sha256, str) or not sha256:
             raise _request_error("extensions.persistedQuery.sha256Hash must be a non-empty string.", "BAD_REQUEST")
     return Params(query, variables, operation_name, doc_id, sha256)
-
-
-def _one_timeout(errors: list[GraphQLError]) -> list[GraphQLError]:
-    """Keep the first TIMEOUT error of the fields the deadline stopped: one is enough to say so."""
-    kept, timed_out = [], False
-    for error in errors:
-        if isinstance(error.original_error, OperationTimeout):
-            if timed_out:
-                continue
-            timed_out = True
-        kept.append(error)
-    return kept
-
-
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
-
-
-def _without_suggestions(error: dict[str, Any]) -> dict[str, Any]:
-    """Drop graphql-core's "Did you mean ...?" from a message: it spells out the schema to anyone asking."""
-    return {**error, "message": _SUGGESTION.sub("", error["message"])}
 
 
 def _json_response(

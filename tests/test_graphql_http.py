@@ -165,7 +165,7 @@ def test_refused_documents_are_cached_too(client: Any, token: str, monkeypatch: 
     validations: list[int] = []
     real_validate = graphql_http.validate
     monkeypatch.setattr(
-        graphql_http, "validate", lambda *args: validations.append(1) or real_validate(*args)
+        graphql_http, "validate", lambda *args, **options: validations.append(1) or real_validate(*args, **options)
     )
     answers = [post(client, token, {"query": "{ noSuchField }"}).get_json() for _ in range(3)]
     assert answers == [answers[0]] * 3
