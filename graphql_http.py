@@ -25,13 +25,10 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLSchema,
-    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
     execute,
-    get_named_type,
     get_operation_ast,
-    is_introspection_type,
     parse,
     specified_rules,
     validate,
@@ -150,12 +147,11 @@ def _error(message: str, code: str) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code}}
 
 
-class NoIntrospection(NoSchemaIntrospectionCustomRule):
-    """Refuse `__schema` and `__type` (not `__typename`) with a code of its own."""
+class NoIntrospection(ASTValidationRule):
+    """Refuse `__schema` and `__type` (not `__typename`, which clients need) with a code of its own."""
 
     def enter_field(self, node: FieldNode, *_args: Any) -> None:
-        field_type = get_named_type(self.context.get_type())
-        if field_type and is_introspection_type(field_type):
+        if node.name.value in ("__schema", "__type"):
             self.report_error(
                 GraphQLError(
                     f"Introspection is off: {node.name.value} cannot be queried. "

@@ -263,3 +263,58 @@ def test_unexpected_errors_are_500_json_without_details(client: Any, monkeypatch
 def test_request_ids_are_echoed_when_safe(client: Any, sent: str, kept: bool) -> None:
     echoed = client.get("/nowhere", headers={"X-Request-ID": sent}).headers["X-Request-ID"]
     assert (echoed == sent) is kept and len(echoed) > 0
+
+
+# Introspection and suggestions
+
+
+@pytest.fixture
+def production_client(settings: dict[str, Any], app: Any) -> Any:
+    from app import create_app
+
+    return create_app({**settings, "APP_ENV": "production"}).test_client()
+
+
+def test_introspection_is_off_in_production(production_client: Any) -> None:
+    token = Auth(production_client).token()
+    response = post(production_client, token, {"query": "{ __schema { types { name } } }"})
+    assert response.get_json() == {"errors": [{
+        "message": "Introspection is off: __schema cannot be queried. "
+                   "Fetch the schema from /graphql-schema or the graphql-schema command.",
+        "locations": [{"line": 1, "column": 3}],
+        "extensions": {"code": "INTROSPECTION_DISABLED"},
+    }]}
+    assert post(production_client, token, {"query": TYPENAME}).get_json() == {"data": {"__typename": "Query"}}
+
+
+def test_graphql_schema_keeps_its_own_setting_in_production(production_client: Any) -> None:
+    token = Auth(production_client).token()
+    response = production_client.get("/graphql-schema?format=sdl", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, b"type Query" in response.data) == (200, True)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "development", "production"),
+    [
+        ("{ viewr { id } }", None, "Cannot query field 'viewr' on type 'Query'. Did you mean 'viewer' or 'user'?",
+         "Cannot query field 'viewr' on type 'Query'."),
+        ("{ viewer { todos(statu: \"any\") { edges { cursor } } } }", None,
+         "Unknown argument 'statu' on field 'User.todos'. Did you mean 'status'?",
+         "Unknown argument 'statu' on field 'User.todos'."),
+        ("mutation($i: AddTodoInput!) { addTodo(input: $i) { clientMutationId } }",
+         {"i": {"text": "x", "userId": "u", "clientMutationID": "c"}},
+         "Variable '$i' got invalid value {'text': 'x', 'userId': 'u', 'clientMutationID': 'c'}; Field "
+         "'clientMutationID' is not defined by type 'AddTodoInput'. Did you mean 'clientMutationId'?",
+         "Variable '$i' got invalid value {'text': 'x', 'userId': 'u', 'clientMutationID': 'c'}; Field "
+         "'clientMutationID' is not defined by type 'AddTodoInput'."),
+    ],
+    ids=["field", "argument", "variable"],
+)
+def test_suggestions_are_off_in_production(
+    client: Any, token: str, production_client: Any, query: str, variables: Any, development: str, production: str
+) -> None:
+    """"Did you mean ...?" would spell the schema out to anyone guessing, with introspection off."""
+    body = {"query": query, "variables": variables}
+    assert post(client, token, body).get_json()["errors"][0]["message"] == development
+    production_token = Auth(production_client).token("grace@example.com")
+    assert post(production_client, production_token, body).get_json()["errors"][0]["message"] == production
