@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from flask import request
+from werkzeug.exceptions import ClientDisconnected
 
 from errors import BadEncoding, JSONTooDeep, MalformedJSON, RequestTimeout, UnsupportedMediaType, ValidationFailed
 
@@ -40,6 +41,10 @@ def read_body() -> bytes:
         return request.get_data(cache=True)
     except TimeoutError:
         raise RequestTimeout() from None
+    except ClientDisconnected as error:
+        if isinstance(error.__context__, TimeoutError):  # werkzeug's stream turns the socket timeout into this
+            raise RequestTimeout() from None
+        raise
 
 
 def parse_json(raw: bytes | str) -> Any:
