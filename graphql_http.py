@@ -95,7 +95,7 @@ class DocumentCache:
         self._hide_suggestions = hide_suggestions
         self._size = size
         self._limits = limits
-        self._entries: OrderedDict[str, DocumentNode | RequestError] = OrderedDict()
+        self._entries: OrderedDict[str, DocumentNode | list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, query: str) -> DocumentNode:
@@ -116,24 +116,24 @@ class DocumentCache:
                 self._entries[query] = entry
                 if len(self._entries) > self._size:
                     self._entries.popitem(last=False)
-        if isinstance(entry, RequestError):
-            raise entry
+        if isinstance(entry, list):
+            # A new exception each time: raising a cached one would grow its traceback with every resend.
+            raise RequestError(entry, well_formed=True)
         return entry
 
-    def _load(self, query: str) -> DocumentNode | RequestError:
+    def _load(self, query: str) -> DocumentNode | list[dict[str, Any]]:
+        """Return the document, or the errors of the request refusing it."""
         try:
             document = parse(query, max_lexical_tokens=self._limits.max_tokens)
         except GraphQLError as error:
             code = "TOO_MANY_TOKENS" if error.message.endswith("tokens. Parsing aborted.") else "GRAPHQL_PARSE_FAILED"
-            return RequestError([_with_code(error.formatted, code)], well_formed=True)
+            return [_with_code(error.formatted, code)]
         # The limits first: they are linear, some of graphql-core's rules are not.
         errors = check_document(document, self._limits) or validate(
             self._schema, document, self._rules, hide_suggestions=self._hide_suggestions
         )
         if errors:
-            return RequestError(
-                [_with_code(error.formatted, "GRAPHQL_VALIDATION_FAILED") for error in errors], well_formed=True
-            )
+            return [_with_code(error.formatted, "GRAPHQL_VALIDATION_FAILED") for error in errors]
         return document
 
 
