@@ -141,7 +141,7 @@ def _attack(name: str, user_id: str) -> tuple[str, bytes]:
         "aliases1200": f"{{ viewer {{ {aliased(1200, 'todos(first: 100) { edges { node { id } } }')} }} }}",
         "addTodo200": f"mutation {{ {aliased(200, add_todo)} }}",
         "markAll50": f"mutation {{ {aliased(50, mark_all)} }}",
-        "viewer3500": f"{{ {aliased(3500, 'viewer { id }')} }}",
+        "viewer3500": "{" + "".join(f"a{n}:viewer{{id}}" for n in range(3500)) + "}",  # 52 KB: under 64 KB
         "repeated60k": "{ viewer { " + "id " * 20_000 + "} }",
     }
     if name.startswith("nested_"):
