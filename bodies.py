@@ -47,22 +47,22 @@ def read_body() -> bytes:
         raise
 
 
-def parse_json(raw: bytes | str) -> Any:
-    """Parse utf-8 JSON text strictly, or raise BadEncoding, MalformedJSON or JSONTooDeep."""
+def parse_json(raw: bytes | str, what: str = "The request body") -> Any:
+    """Parse utf-8 JSON text strictly, or raise BadEncoding, MalformedJSON or JSONTooDeep saying `what` is wrong."""
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise BadEncoding() from None
+            raise BadEncoding(f"{what} is not valid utf-8.") from None
     else:
         text = raw
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise JSONTooDeep(f"The request body is nested too deeply; the limit is {MAX_DEPTH} levels.") from None
+        raise JSONTooDeep(f"{what} is nested too deeply; the limit is {MAX_DEPTH} levels.") from None
     except ValueError:
-        raise MalformedJSON() from None
-    _check(value)
+        raise MalformedJSON(f"{what} is not valid JSON.") from None
+    _check(value, what)
     return value
 
 
@@ -70,30 +70,30 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check(value: Any) -> None:
+def _check(value: Any, what: str) -> None:
     """Refuse nesting deeper than MAX_DEPTH and strings utf-8 cannot encode, in one iterative walk."""
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
-            _check_string(item)
+            _check_string(item, what)
             continue
         if not isinstance(item, (dict, list)):
             continue
         if depth > MAX_DEPTH:
-            raise JSONTooDeep(f"The request body is nested too deeply; the limit is {MAX_DEPTH} levels.")
+            raise JSONTooDeep(f"{what} is nested too deeply; the limit is {MAX_DEPTH} levels.")
         if isinstance(item, dict):
             for key, child in item.items():
-                _check_string(key)
+                _check_string(key, what)
                 pending.append((child, depth + 1))
         else:
             pending.extend((child, depth + 1) for child in item)
 
 
-def _check_string(text: str) -> None:
+def _check_string(text: str, what: str) -> None:
     # json.loads turns "\ud800" escapes into lone surrogates, which no response or DynamoDB item can encode.
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise BadEncoding("The request body holds a lone surrogate escape (\\ud800-\\udfff).") from None
+            raise BadEncoding(f"{what} holds a lone surrogate escape (\\ud800-\\udfff).") from None

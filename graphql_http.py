@@ -367,9 +367,9 @@ def _read_params() -> Params:
         for name in ("variables", "extensions"):
             if params.get(name):
                 try:
-                    params[name] = parse_json(params[name])
+                    params[name] = parse_json(params[name], f"The {name} parameter")
                 except AppError as error:
-                    raise _request_error(f"The {name} parameter: {error.message}", "BAD_REQUEST") from None
+                    raise _request_error(error.message, "BAD_REQUEST") from None
     else:
         try:
             params = json_body()

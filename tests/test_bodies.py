@@ -67,3 +67,22 @@ def test_deep_variables_are_refused_before_graphql_coerces_them(client: Any) -> 
         headers={"Authorization": f"Bearer {token}"},
     )
     assert (response.status_code, code_of(response.get_json())) == (400, "JSON_TOO_DEEP")
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ("[" * 1000 + "]" * 1000, "The variables parameter is nested too deeply; the limit is 64 levels."),
+        ('{"n": NaN}', "The variables parameter is not valid JSON."),
+        ('{"n": "\\udc00"}', "The variables parameter holds a lone surrogate escape (\\ud800-\\udfff)."),
+    ],
+)
+def test_hostile_get_parameters_are_refused_too(client: Any, variables: str, message: str) -> None:
+    token = Auth(client).token()
+    response = client.get(
+        "/graphql", query_string={"query": "{ __typename }", "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (response.status_code, response.get_json()) == (
+        400, {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    )
