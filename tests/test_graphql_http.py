@@ -173,6 +173,24 @@ def test_refused_documents_are_cached_too(client: Any, token: str, monkeypatch: 
     assert validations == [1]
 
 
+def test_the_document_cache_is_bounded(settings: dict[str, Any], app: Any, monkeypatch: Any) -> None:
+    """The least recently used entry, valid or refused, goes first once GRAPHQL_CACHE_SIZE entries are kept."""
+    from app import create_app
+
+    client = create_app({**settings, "GRAPHQL_CACHE_SIZE": 2}).test_client()
+    token = Auth(client).token()
+    parses: list[str] = []
+    real_parse = graphql_http.parse
+    monkeypatch.setattr(
+        graphql_http, "parse", lambda source, **options: parses.append(source) or real_parse(source, **options)
+    )
+    for query in ["{ a: __typename }", "{ nope }", "{ a: __typename }", "{ b: __typename }", "{ nope }",
+                  "{ b: __typename }", "{ a: __typename }"]:
+        post(client, token, {"query": query})
+    # "{ nope }" was evicted by "{ b: ... }" and parsed again; then it evicted "{ a: ... }".
+    assert parses == ["{ a: __typename }", "{ nope }", "{ b: __typename }", "{ nope }", "{ a: __typename }"]
+
+
 def test_graphiql_is_served_to_browsers_without_a_token(client: Any) -> None:
     response = client.get("/graphql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert (response.status_code, response.mimetype) == (200, "text/html")
