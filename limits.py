@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from graphql import (
     DocumentNode,
@@ -188,11 +190,14 @@ def cost(
 ) -> int:
     """Return how many items `operation` may read with `variables`: its DynamoDB-aware cost."""
     arguments = _Arguments(operation, variables or {})
+    kinds = _KINDS.get(schema)
+    if kinds is None:
+        _KINDS[schema] = kinds = {}
 
     def of(selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None) -> tuple[int, int]:
         """Return (cost paid once, cost paid per item of the page) of a selection set on `parent`."""
         once = per_item = 0
-        in_connection = _is_connection_type(parent)
+        in_connection = _is_connection_type(kinds, parent)
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
                 field_cost, is_list = field(selection, parent)
@@ -211,20 +216,13 @@ def cost(
         return once, per_item
 
     def field(node: FieldNode, parent: GraphQLNamedType | None) -> tuple[int, bool]:
-        definition = _field_definition(schema, parent, node.name.value)
-        if definition is None:  # validation reports it; count it like any field
-            return 1 + sum(of(node.selection_set, None)), False
-        output = get_nullable_type(definition.type)
-        named = get_named_type(definition.type)
+        kind, named, ids = _field_kind(kinds, schema, parent, node.name.value)
         once, per_item = of(node.selection_set, named)
-        if _is_connection_type(named) and ("first" in definition.args or "last" in definition.args):
+        if kind is _Kind.CONNECTION:
             return 1 + once + _page_items(node, arguments, page_size) * per_item, False
-        if isinstance(output, GraphQLList):
-            ids = next((name for name, arg in definition.args.items() if _is_list_argument(arg)), None)
-            if ids is not None:
-                return 1 + arguments.length(node, ids) * (once + per_item), True
-            return 1 + once + per_item, True
-        return 1 + once + per_item, False
+        if kind is _Kind.LIST_BY_IDS:
+            return 1 + arguments.length(node, ids) * (once + per_item), True
+        return 1 + once + per_item, kind is _Kind.LIST
 
     fragment = _Fragments(
         fragments_of(document),
@@ -243,6 +241,43 @@ def _root_type(schema: GraphQLSchema, operation: OperationType) -> GraphQLObject
     return schema.subscription_type
 
 
+class _Kind(Enum):
+    FIELD = "field"
+    LIST = "list"
+    LIST_BY_IDS = "list by ids"  # nodes(ids:): a list field with a list argument
+    CONNECTION = "connection"
+
+
+# What the schema says of each field, by schema: the cost is computed on every request.
+_KINDS: WeakKeyDictionary[GraphQLSchema, dict[tuple[str | None, str], Any]] = WeakKeyDictionary()
+
+
+def _field_kind(
+    kinds: dict[tuple[str | None, str], Any], schema: GraphQLSchema, parent: GraphQLNamedType | None, name: str
+) -> tuple[_Kind, GraphQLNamedType | None, str | None]:
+    """Return what the field `name` of `parent` is, its named type and its list argument's name."""
+    key = (getattr(parent, "name", None), name)
+    kind = kinds.get(key)
+    if kind is None:
+        kinds[key] = kind = _classify(kinds, schema, parent, name)
+    return kind
+
+
+def _classify(
+    kinds: dict[tuple[str | None, str], Any], schema: GraphQLSchema, parent: GraphQLNamedType | None, name: str
+) -> tuple[_Kind, GraphQLNamedType | None, str | None]:
+    definition = _field_definition(schema, parent, name)
+    if definition is None:  # validation reports it; count it like any field
+        return _Kind.FIELD, None, None
+    named = get_named_type(definition.type)
+    if _is_connection_type(kinds, named) and ("first" in definition.args or "last" in definition.args):
+        return _Kind.CONNECTION, named, None
+    if isinstance(get_nullable_type(definition.type), GraphQLList):
+        ids = next((arg_name for arg_name, arg in definition.args.items() if _is_list_argument(arg)), None)
+        return (_Kind.LIST, named, None) if ids is None else (_Kind.LIST_BY_IDS, named, ids)
+    return _Kind.FIELD, named, None
+
+
 def _field_definition(schema: GraphQLSchema, parent: GraphQLNamedType | None, name: str) -> Any:
     if name == "__typename":
         return TypeNameMetaFieldDef
@@ -252,10 +287,15 @@ def _field_definition(schema: GraphQLSchema, parent: GraphQLNamedType | None, na
     return fields.get(name) if fields else None
 
 
-def _is_connection_type(named: Any) -> bool:
+def _is_connection_type(kinds: dict[tuple[str | None, str], Any], named: Any) -> bool:
     """Say whether `named` is a Relay connection type: `edges` and `pageInfo`, as the Relay spec names them."""
-    fields = getattr(named, "fields", None) if isinstance(named, GraphQLObjectType) else None
-    return bool(fields) and "edges" in fields and "pageInfo" in fields
+    if not isinstance(named, GraphQLObjectType):
+        return False
+    key = (named.name, "")  # no field has an empty name: this slot holds the type's own answer
+    answer = kinds.get(key)
+    if answer is None:
+        kinds[key] = answer = "edges" in named.fields and "pageInfo" in named.fields
+    return answer
 
 
 def _is_list_argument(argument: Any) -> bool:
