@@ -40,7 +40,7 @@ from deadline import DeadlineExecutionContext, one_timeout
 from errors import AppError, InternalError
 from limits import Limits, check_document, limit_error
 from limits import cost as operation_cost
-from persisted import PersistedDocuments
+from persisted import PersistedDocuments, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,13 @@ class GraphQLView:
             if params.query is None:
                 raise _request_error("The query parameter must be a non-empty string.", "BAD_REQUEST")
             return self.documents.get(params.query), False
+        if params.sha256 is not None and params.query is not None and sha256_of(params.query) != params.sha256:
+            raise _request_error("The sha256Hash is not the SHA-256 of the query text.", "BAD_REQUEST")
         found = self.persisted.find(params.doc_id, params.sha256) if self.persisted else None
         if found is None:
+            if params.query is not None and not self.trusted_documents_only:
+                # Apollo's automatic persisted queries resend the text after PERSISTED_QUERY_NOT_FOUND.
+                return self.documents.get(params.query), False
             raise RequestError([_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")], well_formed=True)
         if params.query is not None and params.query != found.text:
             raise _request_error("The query text differs from the persisted document's; send one of them.",

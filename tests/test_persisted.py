@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,11 @@ def persisted_file(tmp_path: Path) -> Path:
 def make_client(app: Any, settings: dict[str, Any], persisted_file: Path) -> Any:
     from app import create_app
 
+    users = itertools.count()
+
     def make(**overrides: Any) -> Any:
         client = create_app({**settings, "PERSISTED_QUERIES_FILE": str(persisted_file), **overrides}).test_client()
-        return client, Auth(client).token()
+        return client, Auth(client).token(f"user{next(users)}@example.com")
 
     return make
 
@@ -70,6 +73,18 @@ def test_trusted_documents_skip_the_operation_limits(make_client: Any) -> None:
     assert send(client, token, {"query": MANY}).get_json()["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
 
 
+def test_unknown_hashes_sent_with_their_text_run_the_text(make_client: Any) -> None:
+    """Apollo's automatic persisted queries resend the text after PERSISTED_QUERY_NOT_FOUND: it runs, within limits."""
+    client, token = make_client()
+    text = "{ viewer { completedCount } }"
+    hashed = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_of(text)}}}
+    assert send(client, token, hashed).get_json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert send(client, token, {**hashed, "query": text}).get_json() == {"data": {"viewer": {"completedCount": 0}}}
+    trusted, trusted_token = make_client(TRUSTED_DOCUMENTS_ONLY=True)
+    refused = send(trusted, trusted_token, {**hashed, "query": text}).get_json()
+    assert refused["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
@@ -77,6 +92,8 @@ def test_trusted_documents_skip_the_operation_limits(make_client: Any) -> None:
         ({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_of("{ viewer { id } }")}}},
          "PERSISTED_QUERY_NOT_FOUND"),
         ({"doc_id": "viewer-1", "query": "{ viewer { id } }"}, "BAD_REQUEST"),
+        ({"query": "{ viewer { id } }", "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "abc"}}},
+         "BAD_REQUEST"),
         ({"doc_id": 5}, "BAD_REQUEST"),
         ({"doc_id": ""}, "BAD_REQUEST"),
         ({"extensions": {"persistedQuery": {"version": 1}}}, "BAD_REQUEST"),
