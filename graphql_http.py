@@ -22,7 +22,6 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
-    FieldNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -38,7 +37,7 @@ from graphql.pyutils import is_awaitable
 from bodies import json_body, parse_json
 from deadline import DeadlineExecutionContext, one_timeout
 from errors import AppError, InternalError
-from limits import Limits, check_document, limit_error
+from limits import Limits, NoIntrospection, check_document, limit_error
 from limits import cost as operation_cost
 from persisted import PersistedDocuments, sha256_of
 
@@ -145,21 +144,6 @@ def _with_code(formatted: dict[str, Any], code: str) -> dict[str, Any]:
 
 def _error(message: str, code: str) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code}}
-
-
-class NoIntrospection(ASTValidationRule):
-    """Refuse `__schema` and `__type` (not `__typename`, which clients need) with a code of its own."""
-
-    def enter_field(self, node: FieldNode, *_args: Any) -> None:
-        if node.name.value in ("__schema", "__type"):
-            self.report_error(
-                GraphQLError(
-                    f"Introspection is off: {node.name.value} cannot be queried. "
-                    "Fetch the schema from /graphql-schema or the graphql-schema command.",
-                    node,
-                    extensions={"code": "INTROSPECTION_DISABLED"},
-                )
-            )
 
 
 class GraphQLView:

@@ -9,6 +9,8 @@ which is exactly what makes such a document refused.
 - `depth`, `aliases` and `root_fields` read only the document: they run before
   validation, so a document that breaks them never reaches graphql-core's rules (some of
   which are quadratic in the number of fields).
+- `NoIntrospection` (a validation rule) refuses `__schema` and `__type` when
+  introspection is off.
 - `cost` reads the schema and the request's variables: the items an operation may read.
   A connection field (a field with `first`/`last` arguments whose type has `edges` and
   `pageInfo`) costs its clamped page size times what each item selects, plus one; a
@@ -25,6 +27,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -179,6 +182,21 @@ def check_document(document: DocumentNode, limits: Limits) -> list[GraphQLError]
                 message = f"The operation {what.format(value)}; the limit is {limit}."
                 errors.append(limit_error(code, message, operation))
     return errors
+
+
+class NoIntrospection(ASTValidationRule):
+    """Refuse `__schema` and `__type` (not `__typename`, which clients need) with a code of its own."""
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        if node.name.value in ("__schema", "__type"):
+            self.report_error(
+                GraphQLError(
+                    f"Introspection is off: {node.name.value} cannot be queried. "
+                    "Fetch the schema from /graphql-schema or the graphql-schema command.",
+                    node,
+                    extensions={"code": "INTROSPECTION_DISABLED"},
+                )
+            )
 
 
 def cost(
