@@ -106,6 +106,7 @@ def _init_graphql(app: Flask) -> None:
             max_depth=settings["GRAPHQL_MAX_DEPTH"],
             max_aliases=settings["GRAPHQL_MAX_ALIASES"],
             max_root_fields=settings["GRAPHQL_MAX_ROOT_FIELDS"],
+            max_repeated_fields=settings["GRAPHQL_MAX_REPEATED_FIELDS"],
             max_cost=settings["GRAPHQL_MAX_COST"],
             page_size=settings["GRAPHQL_MAX_PAGE_SIZE"],
         ),

@@ -56,6 +56,7 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "GRAPHQL_MAX_TOKENS": (int, 1000, 1000),
     "GRAPHQL_MAX_ALIASES": (int, 15, 15),
     "GRAPHQL_MAX_ROOT_FIELDS": (int, 10, 10),
+    "GRAPHQL_MAX_REPEATED_FIELDS": (int, 10, 10),
     "GRAPHQL_MAX_COST": (int, 5000, 5000),
     "GRAPHQL_TIMEOUT": (float, 10.0, 10.0),
     "GRAPHQL_INTROSPECTION": (_bool, True, False),
@@ -75,7 +76,8 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
 SETTING_NAMES = ("APP_ENV", *_SETTINGS)
 _LIMITS = (
     "GRAPHQL_MAX_DEPTH", "GRAPHQL_MAX_DOCUMENT_SIZE", "GRAPHQL_MAX_TOKENS", "GRAPHQL_MAX_ALIASES",
-    "GRAPHQL_MAX_ROOT_FIELDS", "GRAPHQL_MAX_COST", "GRAPHQL_TIMEOUT", "GRAPHQL_CACHE_SIZE",
+    "GRAPHQL_MAX_ROOT_FIELDS", "GRAPHQL_MAX_REPEATED_FIELDS", "GRAPHQL_MAX_COST", "GRAPHQL_TIMEOUT",
+    "GRAPHQL_CACHE_SIZE",
 )
 
 # Development origins: any port on the loopback names (flask-cors treats these as regexes).

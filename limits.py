@@ -6,7 +6,7 @@ once: a fragment is measured once and its measure reused at every spread, so a
 even though it expands to billions of fields. The expanded counts are big integers,
 which is exactly what makes such a document refused.
 
-- `depth`, `aliases` and `root_fields` read only the document: they run before
+- `depth`, `aliases`, `root_fields` and `repeated_fields` read only the document: they run before
   validation, so a document that breaks them never reaches graphql-core's rules (some of
   which are quadratic in the number of fields).
 - `NoIntrospection` (a validation rule) refuses `__schema` and `__type` when
@@ -60,6 +60,7 @@ class Limits:
     max_depth: int = 20
     max_aliases: int = 15
     max_root_fields: int = 10
+    max_repeated_fields: int = 10
     max_cost: int = 5000
     page_size: int = 100  # what a connection without first/last returns, and the clamp of first/last
 
@@ -162,8 +163,44 @@ def root_fields(operation: OperationDefinitionNode, fragments: Mapping[str, Frag
     return of(operation.selection_set)
 
 
+def repeated_fields(document: DocumentNode) -> tuple[int, Any]:
+    """Return the most fields one selection set of `document` gives one response name, and that selection set.
+
+    Inline fragments count as part of the set they are in (graphql-core merges them); each
+    named fragment is its own set, counted once. graphql-core compares every pair of fields
+    with the same response name, so this number squared is what its validation costs.
+    """
+    most, where = 0, None
+    pending: list[SelectionSetNode] = [
+        definition.selection_set
+        for definition in document.definitions
+        if isinstance(definition, (OperationDefinitionNode, FragmentDefinitionNode))
+    ]
+    while pending:
+        selection_set = pending.pop()
+        counts: dict[str, int] = {}
+        merged = [selection_set]
+        while merged:
+            for selection in merged.pop().selections:
+                if isinstance(selection, FieldNode):
+                    name = (selection.alias or selection.name).value
+                    counts[name] = counts.get(name, 0) + 1
+                    if selection.selection_set:
+                        pending.append(selection.selection_set)
+                elif isinstance(selection, InlineFragmentNode):
+                    merged.append(selection.selection_set)
+        top = max(counts.values(), default=0)
+        if top > most:
+            most, where = top, selection_set
+    return most, where
+
+
 def check_document(document: DocumentNode, limits: Limits) -> list[GraphQLError]:
-    """Return the errors of every operation in `document` that breaks the depth, alias or root-field limit."""
+    """Return the errors of the operations in `document` that break a limit the document alone decides."""
+    repeated, where = repeated_fields(document)
+    if repeated > limits.max_repeated_fields:
+        message = f"A selection set names one field {repeated} times; the limit is {limits.max_repeated_fields}."
+        return [limit_error("TOO_MANY_REPEATED_FIELDS", message, where)]
     fragments = fragments_of(document)
     errors = []
     for operation in operations_of(document):

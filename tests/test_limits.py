@@ -51,6 +51,7 @@ def measure(query: str, variables: dict[str, Any] | None = None) -> dict[str, in
         "depth": limits.depth(operation, fragments),
         "aliases": limits.aliases(operation, fragments),
         "root_fields": limits.root_fields(operation, fragments),
+        "repeated_fields": limits.repeated_fields(document)[0],
         "cost": limits.cost(GRAPHQL, document, operation, variables, 100),
     }
 
@@ -92,13 +93,18 @@ def test_cost_counts_the_items_an_operation_may_read(query: str, variables: Any,
 @pytest.mark.parametrize(
     ("query", "measured"),
     [
-        ("{ viewer { id } }", {"depth": 2, "aliases": 0, "root_fields": 1}),
-        ("{ a: viewer { b: id } c: __typename }", {"depth": 2, "aliases": 3, "root_fields": 2}),
-        ("{ ...Q ...Q } fragment Q on Query { a: viewer { id } }", {"depth": 2, "aliases": 2, "root_fields": 2}),
+        ("{ viewer { id } }", {"depth": 2, "aliases": 0, "root_fields": 1, "repeated_fields": 1}),
+        ("{ a: viewer { b: id } c: __typename }", {"depth": 2, "aliases": 3, "root_fields": 2, "repeated_fields": 1}),
+        ("{ ...Q ...Q } fragment Q on Query { a: viewer { id } }",
+         {"depth": 2, "aliases": 2, "root_fields": 2, "repeated_fields": 1}),
         ("{ ... on Query { viewer { ... on User { todos { edges { node { id } } } } } } }",
-         {"depth": 5, "aliases": 0, "root_fields": 1}),
+         {"depth": 5, "aliases": 0, "root_fields": 1, "repeated_fields": 1}),
+        ("{ viewer { id id ... on User { id ... on User { id } } a: id b: completedCount } }",
+         {"depth": 2, "aliases": 2, "root_fields": 1, "repeated_fields": 4}),
+        ("{ viewer { ...F ...F } } fragment F on User { x: id x: totalCount x: id }",  # spreads are sets of their own
+         {"depth": 2, "aliases": 3 * 2, "root_fields": 1, "repeated_fields": 3}),
         ("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }",  # a cycle: validation refuses it
-         {"depth": 0, "aliases": 0, "root_fields": 0}),
+         {"depth": 0, "aliases": 0, "root_fields": 0, "repeated_fields": 0}),
     ],
 )
 def test_depth_aliases_and_root_fields_count_fragments_as_expanded(query: str, measured: dict[str, int]) -> None:
@@ -113,6 +119,7 @@ def test_depth_aliases_and_root_fields_count_fragments_as_expanded(query: str, m
         ("depth", "User", 2),
         ("aliases", "User", 2**30),
         ("root_fields", "Query", 2**30),
+        ("repeated_fields", "User", 1),
         ("cost", "User", 1 + 2**30),
     ],
 )
@@ -142,6 +149,8 @@ UNDER_AND_OVER = [
      "TOO_MANY_ALIASES"),
     ("root fields", {}, f"{{ {fields(10, '__typename', True)} }}", f"{{ {fields(11, '__typename', True)} }}",
      "TOO_MANY_ROOT_FIELDS"),
+    ("repeated fields", {}, f"{{ viewer {{ {fields(9)} ... on User {{ id }} }} }}",
+     f"{{ viewer {{ {fields(10)} ... on User {{ id }} }} }}", "TOO_MANY_REPEATED_FIELDS"),
     ("depth", {}, "{ __schema { types { fields { type" + " { ofType" * 15 + " { name }" + " }" * 19,
      "{ __schema { types { fields { type" + " { ofType" * 16 + " { name }" + " }" * 20, "QUERY_TOO_DEEP"),
     # viewer, then 16 connections of 100 items at 3 each: 1 + 16 * 301 = 4817; with a 17th, 5118.
@@ -222,6 +231,8 @@ ATTACKS = [
     ("3,500 aliased viewers", f"{{ {fields(3500, 'viewer { id }', True)} }}", 413, ["PAYLOAD_TOO_LARGE"]),
     ("60 KB of repeated fields", f"{{ viewer {{ {'id ' * 20_000}}} }}", 200, ["QUERY_TOO_LARGE"]),
     ("15 KB of repeated fields", f"{{ viewer {{ {'id ' * 5_000}}} }}", 200, ["TOO_MANY_TOKENS"]),
+    # 3 KB, within the token limit: graphql-core compares every pair of the 994 fields (0.6 s) unless refused.
+    ("994 repeated fields", f"{{ viewer {{ {'id ' * 994}}} }}", 200, ["TOO_MANY_REPEATED_FIELDS"]),
 ]
 
 
