@@ -6,9 +6,9 @@ once: a fragment is measured once and its measure reused at every spread, so a
 even though it expands to billions of fields. The expanded counts are big integers,
 which is exactly what makes such a document refused.
 
-- `depth`, `aliases`, `root_fields` and `repeated_fields` read only the document: they run before
-  validation, so a document that breaks them never reaches graphql-core's rules (some of
-  which are quadratic in the number of fields).
+- `depth`, `aliases`, `root_fields` and `repeated_fields` read only the document: they
+  run before validation, so a document that breaks them never reaches graphql-core's
+  rules (some of which are quadratic in the number of fields).
 - `NoIntrospection` (a validation rule) refuses `__schema` and `__type` when
   introspection is off.
 - `cost` reads the schema and the request's variables: the items an operation may read.
