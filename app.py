@@ -20,6 +20,7 @@ import logs
 import models
 from errors import AppError, InternalError, error_response
 from graphql_http import GraphQLView
+from limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ _HTTP_CODES = {
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
+    408: "REQUEST_TIMEOUT",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "TOO_MANY_REQUESTS",
@@ -88,12 +90,32 @@ def _init_graphql(app: Flask) -> None:
     def context() -> Context:
         return Context(viewer=auth.authenticate(), request_id=g.request_id)
 
+    settings = app.config
+    persisted = None
+    if settings["PERSISTED_QUERIES_FILE"]:
+        from persisted import PersistedDocuments
+
+        persisted = PersistedDocuments.from_file(settings["PERSISTED_QUERIES_FILE"], schema.graphql_schema)
     view = GraphQLView(
         schema.graphql_schema,
         context=context,
-        graphiql_html=GRAPHIQL_HTML if app.config["GRAPHIQL"] else None,
-        max_depth=app.config["GRAPHQL_MAX_DEPTH"],
-        cache_size=app.config["GRAPHQL_CACHE_SIZE"],
+        graphiql_html=GRAPHIQL_HTML if settings["GRAPHIQL"] else None,
+        limits=Limits(
+            max_document_size=settings["GRAPHQL_MAX_DOCUMENT_SIZE"],
+            max_tokens=settings["GRAPHQL_MAX_TOKENS"],
+            max_depth=settings["GRAPHQL_MAX_DEPTH"],
+            max_aliases=settings["GRAPHQL_MAX_ALIASES"],
+            max_root_fields=settings["GRAPHQL_MAX_ROOT_FIELDS"],
+            max_repeated_fields=settings["GRAPHQL_MAX_REPEATED_FIELDS"],
+            max_cost=settings["GRAPHQL_MAX_COST"],
+            page_size=settings["GRAPHQL_MAX_PAGE_SIZE"],
+        ),
+        cache_size=settings["GRAPHQL_CACHE_SIZE"],
+        timeout=settings["GRAPHQL_TIMEOUT"],
+        introspection=settings["GRAPHQL_INTROSPECTION"],
+        report_cost=settings["GRAPHQL_REPORT_COST"],
+        persisted=persisted,
+        trusted_documents_only=settings["TRUSTED_DOCUMENTS_ONLY"],
     )
     app.add_url_rule("/graphql", "graphql", view, methods=["GET", "POST"])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from contextlib import suppress
@@ -27,14 +26,8 @@ from jwt import PyJWTError
 from pynamodb.exceptions import UpdateError
 
 import passwords
-from errors import (
-    Forbidden,
-    MalformedJSON,
-    Unauthenticated,
-    UnsupportedMediaType,
-    ValidationFailed,
-    error_response,
-)
+from bodies import json_body, read_body
+from errors import Forbidden, Unauthenticated, ValidationFailed, error_response
 from models import RevokedToken, User, load_token_subject
 
 jwt = JWTManager()
@@ -232,19 +225,6 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-def json_body() -> dict[str, Any]:
-    """Return the request's JSON object body, or raise a client error that says what is wrong."""
-    if request.mimetype != "application/json":
-        raise UnsupportedMediaType()
-    try:
-        body = json.loads(request.get_data(cache=True) or b"")
-    except ValueError:
-        raise MalformedJSON() from None
-    if not isinstance(body, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return body
-
-
 def _field(body: dict[str, Any], name: str, *, required: bool = True, max_length: int | None = None) -> str:
     value = body.get(name)
     if value is None:
@@ -261,7 +241,7 @@ def _field(body: dict[str, Any], name: str, *, required: bool = True, max_length
 
 
 def _optional_json_refresh_token() -> str | None:
-    if request.mimetype != "application/json" or not request.get_data(cache=True):
+    if request.mimetype != "application/json" or not read_body():
         return None
     token = json_body().get("refresh_token")
     if token is not None and not isinstance(token, str):
@@ -271,7 +251,8 @@ def _optional_json_refresh_token() -> str | None:
 
 def _token_locations(*, refresh: bool) -> list[str]:
     locations = list(current_app.config["JWT_TOKEN_LOCATION"])
-    if refresh and request.mimetype == "application/json" and request.get_data(cache=True):
+    if refresh and request.mimetype == "application/json" and read_body():
+        json_body()  # refuse a hostile body before flask-jwt-extended parses it with get_json
         locations.append("json")
     return locations
 

@@ -18,7 +18,7 @@ from errors import AppError
 
 def init_app(app: Flask) -> None:
     """Add the commands to `app`."""
-    for command in (create_tables, create_user, export_data, import_data, graphql_schema):
+    for command in (create_tables, create_user, export_data, import_data, graphql_schema, persist_queries):
         app.cli.add_command(command)
 
 
@@ -113,3 +113,24 @@ def graphql_schema(out: str | None, format_: str) -> None:
         click.echo(f"Wrote {out}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@click.command("persist-queries")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The JSON file to write.")
+def persist_queries(directory: str, out: str) -> None:
+    """Write the trusted documents of DIRECTORY's .graphql files, {sha256: text}, for PERSISTED_QUERIES_FILE."""
+    import json
+
+    from persisted import PersistFailed, build_map
+    from schema import schema
+
+    files = sorted(Path(directory).rglob("*.graphql"))
+    if not files:
+        raise click.ClickException(f"No .graphql files under {directory}.")
+    try:
+        documents = build_map(files, schema.graphql_schema)
+    except PersistFailed as error:
+        raise click.ClickException(f"Nothing was written: {error}") from None
+    Path(out).write_text(json.dumps(documents, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    click.echo(f"Wrote {len(documents)} documents from {len(files)} files to {out}.", err=True)

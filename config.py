@@ -52,6 +52,17 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "GRAPHIQL": (_bool, True, False),
     "GRAPHQL_SCHEMA_ACCESS": (str, "open", "token"),
     "GRAPHQL_MAX_DEPTH": (int, 20, 20),
+    "GRAPHQL_MAX_DOCUMENT_SIZE": (int, 16_384, 16_384),
+    "GRAPHQL_MAX_TOKENS": (int, 1000, 1000),
+    "GRAPHQL_MAX_ALIASES": (int, 15, 15),
+    "GRAPHQL_MAX_ROOT_FIELDS": (int, 10, 10),
+    "GRAPHQL_MAX_REPEATED_FIELDS": (int, 10, 10),
+    "GRAPHQL_MAX_COST": (int, 5000, 5000),
+    "GRAPHQL_TIMEOUT": (float, 10.0, 10.0),
+    "GRAPHQL_INTROSPECTION": (_bool, True, False),
+    "GRAPHQL_REPORT_COST": (_bool, True, False),
+    "PERSISTED_QUERIES_FILE": (str, None, None),
+    "TRUSTED_DOCUMENTS_ONLY": (_bool, False, False),
     "GRAPHQL_CACHE_SIZE": (int, 256, 256),
     "GRAPHQL_MAX_PAGE_SIZE": (int, 100, 100),
     "GRAPHQL_MAX_ITEMS_READ": (int, 1000, 1000),
@@ -63,6 +74,11 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "RELOAD": (_bool, True, False),
 }
 SETTING_NAMES = ("APP_ENV", *_SETTINGS)
+_LIMITS = (
+    "GRAPHQL_MAX_DEPTH", "GRAPHQL_MAX_DOCUMENT_SIZE", "GRAPHQL_MAX_TOKENS", "GRAPHQL_MAX_ALIASES",
+    "GRAPHQL_MAX_ROOT_FIELDS", "GRAPHQL_MAX_REPEATED_FIELDS", "GRAPHQL_MAX_COST", "GRAPHQL_TIMEOUT",
+    "GRAPHQL_CACHE_SIZE",
+)
 
 # Development origins: any port on the loopback names (flask-cors treats these as regexes).
 DEV_CORS_ORIGINS = [r"http://localhost(:\d+)?", r"http://127\.0\.0\.1(:\d+)?"]
@@ -105,6 +121,11 @@ def load_settings(
         settings["CORS_ORIGINS"] = list(DEV_CORS_ORIGINS)
     if settings["GRAPHQL_SCHEMA_ACCESS"] not in ("open", "token", "off"):
         raise ConfigError("GRAPHQL_SCHEMA_ACCESS must be open, token or off")
+    if settings["TRUSTED_DOCUMENTS_ONLY"] and not settings["PERSISTED_QUERIES_FILE"]:
+        raise ConfigError("TRUSTED_DOCUMENTS_ONLY needs PERSISTED_QUERIES_FILE: the documents it allows")
+    for name in _LIMITS:
+        if settings[name] <= 0:
+            raise ConfigError(f"{name} must be positive, got {settings[name]}")
     return settings
 
 

@@ -42,6 +42,24 @@ class UnsupportedMediaType(AppError):
     message = "Send a JSON body with Content-Type: application/json."
 
 
+class BadEncoding(AppError):
+    code = "BAD_ENCODING"
+    status = 400
+    message = "The request body is not valid utf-8."
+
+
+class JSONTooDeep(AppError):
+    code = "JSON_TOO_DEEP"
+    status = 400
+    message = "The request body is nested too deeply."
+
+
+class RequestTimeout(AppError):
+    code = "REQUEST_TIMEOUT"
+    status = 408
+    message = "The request body did not arrive in time."
+
+
 class ValidationFailed(AppError):
     code = "VALIDATION_FAILED"
     status = 400

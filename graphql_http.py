@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, g, request
@@ -21,11 +22,8 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
-    FieldNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -36,7 +34,12 @@ from graphql import (
 )
 from graphql.pyutils import is_awaitable
 
+from bodies import json_body, parse_json
+from deadline import DeadlineExecutionContext, one_timeout
 from errors import AppError, InternalError
+from limits import Limits, NoIntrospection, check_document, limit_error
+from limits import cost as operation_cost
+from persisted import PersistedDocuments, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -70,75 +73,66 @@ def _request_error(message: str, code: str, status: int = 400, **headers: str) -
     return RequestError([{"message": message, "extensions": {"code": code}}], status, headers=headers)
 
 
-def depth_limit_rule(max_depth: int) -> type[ASTValidationRule]:
-    """Return a validation rule that rejects operations nested deeper than `max_depth` fields."""
-
-    class MaxDepthRule(ASTValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-            fragments = {
-                definition.name.value: definition
-                for definition in self.context.document.definitions
-                if hasattr(definition, "type_condition")
-            }
-            depth = _depth(node.selection_set, fragments, 0, frozenset())
-            if depth > max_depth:
-                self.report_error(
-                    GraphQLError(
-                        f"The operation is nested {depth} levels deep; the limit is {max_depth}.",
-                        node,
-                        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
-                    )
-                )
-
-    return MaxDepthRule
-
-
-def _depth(selection_set: Any, fragments: dict[str, Any], depth: int, visiting: frozenset[str]) -> int:
-    if selection_set is None:
-        return depth
-    deepest = depth
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, depth + 1, visiting))
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, depth, visiting))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in fragments and name not in visiting:  # cycles are reported by another rule
-                deepest = max(deepest, _depth(fragments[name].selection_set, fragments, depth, visiting | {name}))
-    return deepest
-
-
 class DocumentCache:
-    """Parsed and validated documents by query text, least recently used evicted first."""
+    """Parsed and validated documents by query text, and the request errors of refused ones.
 
-    def __init__(self, schema: GraphQLSchema, rules: list[type[ASTValidationRule]], size: int) -> None:
+    Refusals are cached too, least recently used evicted first: resending a document that
+    costs time to refuse (thousands of fields) costs a dictionary lookup.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        rules: list[type[ASTValidationRule]],
+        size: int,
+        limits: Limits,
+        *,
+        hide_suggestions: bool = False,
+    ) -> None:
         self._schema = schema
         self._rules = rules
+        self._hide_suggestions = hide_suggestions
         self._size = size
-        self._entries: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._limits = limits
+        self._entries: OrderedDict[str, DocumentNode | list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, query: str) -> DocumentNode:
         """Return the document for `query`, or raise RequestError if it is not a valid one."""
-        with self._lock:
-            document = self._entries.get(query)
-            if document is not None:
-                self._entries.move_to_end(query)
-                return document
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            raise RequestError([_with_code(error.formatted, "GRAPHQL_PARSE_FAILED")], well_formed=True) from None
-        errors = validate(self._schema, document, self._rules)
-        if errors:
+        if len(query) > self._limits.max_document_size:  # before hashing it for the cache
             raise RequestError(
-                [_with_code(error.formatted, "GRAPHQL_VALIDATION_FAILED") for error in errors], well_formed=True
+                [_error(f"The document is {len(query)} characters long; the limit is "
+                        f"{self._limits.max_document_size}.", "QUERY_TOO_LARGE")],
+                well_formed=True,
             )
         with self._lock:
-            self._entries[query] = document
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            entry = self._entries.get(query)
+            if entry is not None:
+                self._entries.move_to_end(query)
+        if entry is None:
+            entry = self._load(query)
+            with self._lock:
+                self._entries[query] = entry
+                if len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+        if isinstance(entry, list):
+            # A new exception each time: raising a cached one would grow its traceback with every resend.
+            raise RequestError(entry, well_formed=True)
+        return entry
+
+    def _load(self, query: str) -> DocumentNode | list[dict[str, Any]]:
+        """Return the document, or the errors of the request refusing it."""
+        try:
+            document = parse(query, max_lexical_tokens=self._limits.max_tokens)
+        except GraphQLError as error:
+            code = "TOO_MANY_TOKENS" if error.message.endswith("tokens. Parsing aborted.") else "GRAPHQL_PARSE_FAILED"
+            return [_with_code(error.formatted, code)]
+        # The limits first: they are linear, some of graphql-core's rules are not.
+        errors = check_document(document, self._limits) or validate(
+            self._schema, document, self._rules, hide_suggestions=self._hide_suggestions
+        )
+        if errors:
+            return [_with_code(error.formatted, "GRAPHQL_VALIDATION_FAILED") for error in errors]
         return document
 
 
@@ -148,8 +142,12 @@ def _with_code(formatted: dict[str, Any], code: str) -> dict[str, Any]:
     return {**formatted, "extensions": extensions}
 
 
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code}}
+
+
 class GraphQLView:
-    """A Flask view that executes GraphQL requests against one schema."""
+    """A Flask view that executes GraphQL requests against one schema, within limits."""
 
     def __init__(
         self,
@@ -157,13 +155,28 @@ class GraphQLView:
         *,
         context: Callable[[], Any],
         graphiql_html: str | None = None,
-        max_depth: int = 20,
+        limits: Limits | None = None,
         cache_size: int = 256,
+        timeout: float = 10.0,
+        introspection: bool = True,
+        report_cost: bool = False,
+        persisted: PersistedDocuments | None = None,
+        trusted_documents_only: bool = False,
     ) -> None:
         self.schema = schema
         self.context = context
         self.graphiql_html = graphiql_html
-        self.documents = DocumentCache(schema, [*specified_rules, depth_limit_rule(max_depth)], cache_size)
+        self.limits = limits or Limits()
+        self.introspection = introspection
+        self.report_cost = report_cost
+        self.persisted = persisted
+        self.trusted_documents_only = trusted_documents_only
+        rules = [*specified_rules] if introspection else [*specified_rules, NoIntrospection]
+        # Without introspection, "Did you mean ...?" would spell the schema out one guess at a time.
+        self.documents = DocumentCache(schema, rules, cache_size, self.limits, hide_suggestions=not introspection)
+        self.execution_context_class = type(
+            "DeadlineExecutionContext", (DeadlineExecutionContext,), {"timeout": timeout}
+        )
 
     def __call__(self) -> Response:
         if request.method == "GET" and self.graphiql_html and _prefers_html():
@@ -172,8 +185,9 @@ class GraphQLView:
         media_type = JSON
         try:
             media_type = _response_media_type()
-            query, variables, operation_name = _read_params()
-            document = self.documents.get(query)
+            params = _read_params()
+            document, trusted = self._document(params)
+            operation_name = params.operation_name
             operation = get_operation_ast(document, operation_name)
             if operation is None:
                 message = (
@@ -181,7 +195,7 @@ class GraphQLView:
                     if operation_name is None
                     else f"The document has no operation named {operation_name!r}."
                 )
-                raise RequestError([{"message": message, "extensions": {"code": "BAD_REQUEST"}}], well_formed=True)
+                raise RequestError([_error(message, "BAD_REQUEST")], well_formed=True)
             if operation.operation is not OperationType.QUERY and request.method == "GET":
                 raise _request_error(
                     "Only queries can be sent with GET; send mutations with POST.",
@@ -189,17 +203,65 @@ class GraphQLView:
                     405,
                     Allow="POST",
                 )
-            result = self._execute(document, context, variables, operation_name)
+            cost = self._cost(document, operation, params.variables, trusted)
+            result = self._execute(document, context, params.variables, operation_name)
         except RequestError as error:
             status = 200 if error.well_formed and media_type == JSON else error.status
             return _json_response({"errors": error.errors}, status, media_type, error.headers)
+        if self.report_cost:
+            result["extensions"] = {"cost": {"requested": cost, "limit": self.limits.max_cost}}
         return _json_response(result, 200, media_type)
+
+    def _document(self, params: Params) -> tuple[DocumentNode, bool]:
+        """Return the document to run and whether it is a trusted (persisted) one."""
+        if params.doc_id is None and params.sha256 is None:
+            if self.trusted_documents_only:
+                raise RequestError(
+                    [_error("This server runs trusted documents only: send the document's id as doc_id, "
+                            "not its text.", "PERSISTED_QUERY_REQUIRED")],
+                    well_formed=True,
+                )
+            if params.query is None:
+                raise _request_error("The query parameter must be a non-empty string.", "BAD_REQUEST")
+            return self.documents.get(params.query), False
+        if params.sha256 is not None and params.query is not None and sha256_of(params.query) != params.sha256:
+            raise _request_error("The sha256Hash is not the SHA-256 of the query text.", "BAD_REQUEST")
+        found = self.persisted.find(params.doc_id, params.sha256) if self.persisted else None
+        if found is None:
+            if params.query is not None and not self.trusted_documents_only:
+                # Apollo's automatic persisted queries resend the text after PERSISTED_QUERY_NOT_FOUND.
+                return self.documents.get(params.query), False
+            raise RequestError([_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")], well_formed=True)
+        if params.query is not None and params.query != found.text:
+            raise _request_error("The query text differs from the persisted document's; send one of them.",
+                                 "BAD_REQUEST")
+        return found.document, True
+
+    def _cost(
+        self, document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any] | None,
+        trusted: bool,
+    ) -> int:
+        """Return the operation's cost; refuse it above the limit unless it is a trusted document."""
+        if trusted and not self.report_cost:
+            return 0
+        cost = operation_cost(self.schema, document, operation, variables, self.limits.page_size)
+        if cost > self.limits.max_cost and not trusted:
+            message = f"The operation may read {cost} items; the limit is {self.limits.max_cost}."
+            error = limit_error("QUERY_TOO_COMPLEX", message, operation)
+            raise RequestError([error.formatted], well_formed=True)
+        return cost
 
     def _execute(
         self, document: DocumentNode, context: Any, variables: dict[str, Any] | None, operation_name: str | None
     ) -> dict[str, Any]:
         result = execute(
-            self.schema, document, context_value=context, variable_values=variables, operation_name=operation_name
+            self.schema,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            execution_context_class=self.execution_context_class,
+            hide_suggestions=not self.introspection,
         )
         if is_awaitable(result):
             result = self._run(result)
@@ -211,7 +273,7 @@ class GraphQLView:
             )
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
-            response["errors"] = [format_error(error) for error in result.errors]
+            response["errors"] = [format_error(error) for error in one_timeout(result.errors)]
         return response
 
     @staticmethod
@@ -277,33 +339,38 @@ def _response_media_type() -> str:
     raise _request_error(f"Accept {JSON} or {GRAPHQL_RESPONSE_JSON}.", "NOT_ACCEPTABLE", 406)
 
 
-def _read_params() -> tuple[str, dict[str, Any] | None, str | None]:
+@dataclass(frozen=True)
+class Params:
+    """The GraphQL-over-HTTP request parameters, with the persisted-document id if one was sent."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    doc_id: str | None
+    sha256: str | None
+
+
+def _read_params() -> Params:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.args)
         for name in ("variables", "extensions"):
             if params.get(name):
                 try:
-                    params[name] = json.loads(params[name])
-                except ValueError:
-                    raise _request_error(f"The {name} parameter is not valid JSON.", "BAD_REQUEST") from None
+                    params[name] = parse_json(params[name], f"The {name} parameter")
+                except AppError as error:
+                    raise _request_error(error.message, "BAD_REQUEST") from None
     else:
-        mimetype = request.mimetype
-        if mimetype != JSON:
-            raise _request_error(f"Send the request body as {JSON}.", "UNSUPPORTED_MEDIA_TYPE", 415)
-        charset = request.mimetype_params.get("charset", "utf-8").lower()
-        if charset not in ("utf-8", "utf8"):
-            raise _request_error("Encode the request body as utf-8.", "UNSUPPORTED_MEDIA_TYPE", 415)
         try:
-            params = json.loads(request.get_data(cache=False) or b"")
-        except ValueError:
-            raise _request_error("The request body is not valid JSON.", "MALFORMED_JSON") from None
-        if not isinstance(params, dict):
-            raise _request_error("The request body must be a JSON object.", "BAD_REQUEST")
+            params = json_body()
+        except AppError as error:
+            code = "BAD_REQUEST" if error.code == "VALIDATION_FAILED" else error.code
+            raise _request_error(error.message, code, error.status) from None
     query = params.get("query")
     variables = params.get("variables")
     operation_name = params.get("operationName")
     extensions = params.get("extensions")
-    if not isinstance(query, str) or not query.strip():
+    doc_id = params.get("doc_id", params.get("id"))
+    if query is not None and (not isinstance(query, str) or not query.strip()):
         raise _request_error("The query parameter must be a non-empty string.", "BAD_REQUEST")
     if variables is not None and not isinstance(variables, dict):
         raise _request_error("The variables parameter must be an object.", "BAD_REQUEST")
@@ -311,7 +378,15 @@ def _read_params() -> tuple[str, dict[str, Any] | None, str | None]:
         raise _request_error("The operationName parameter must be a string.", "BAD_REQUEST")
     if extensions is not None and not isinstance(extensions, dict):
         raise _request_error("The extensions parameter must be an object.", "BAD_REQUEST")
-    return query, variables, operation_name
+    if doc_id is not None and (not isinstance(doc_id, str) or not doc_id):
+        raise _request_error("doc_id (or id) must be a non-empty string.", "BAD_REQUEST")
+    sha256 = None
+    persisted_query = (extensions or {}).get("persistedQuery")
+    if persisted_query is not None:
+        sha256 = persisted_query.get("sha256Hash") if isinstance(persisted_query, dict) else None
+        if not isinstance(sha256, str) or not sha256:
+            raise _request_error("extensions.persistedQuery.sha256Hash must be a non-empty string.", "BAD_REQUEST")
+    return Params(query, variables, operation_name, doc_id, sha256)
 
 
 def _json_response(

@@ -127,7 +127,14 @@ def main() -> None:
             created = tables.create_tables()
             print(f"DynamoDB at {config.dynamodb_endpoint(settings)}; created tables: {', '.join(created) or 'none'}.")
         print(banner(settings), flush=True)
-    app.run(host=settings["HOST"], port=settings["PORT"], use_reloader=settings["RELOAD"])
+    from devserver import JSONErrorsRequestHandler
+
+    app.run(
+        host=settings["HOST"],
+        port=settings["PORT"],
+        use_reloader=settings["RELOAD"],
+        request_handler=JSONErrorsRequestHandler,  # JSON for the server's own errors; stalled sockets time out
+    )
 
 
 if __name__ == "__main__":

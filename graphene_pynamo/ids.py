@@ -113,7 +113,7 @@ def parse_key_text(model: type, text: str) -> Key | None:
             _key_value(schema.hash_attribute, _from_json(schema.hash_attribute, parts[0])),
             _key_value(schema.range_attribute, _from_json(schema.range_attribute, parts[1])),
         )
-    except (ValueError, binascii.Error):  # json.JSONDecodeError is a ValueError
+    except (ValueError, binascii.Error, RecursionError):  # json.JSONDecodeError is a ValueError
         return None
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import TEST_SETTINGS, Auth, clear_tables
+from support import TEST_SETTINGS, Auth, clear_tables, serve
 
 from local_dynamodb import LocalDynamoDB
 
@@ -52,17 +51,8 @@ def app(settings: dict[str, Any], _tables: None, dynamodb: LocalDynamoDB) -> Any
 @pytest.fixture
 def live_graphql_url(app: Any) -> Iterator[str]:
     """Serve the app on a free loopback port in a thread and return its /graphql URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/graphql"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

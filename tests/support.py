@@ -7,6 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ TEST_SETTINGS: dict[str, Any] = {
     "ARGON2_MEMORY_COST": 1024,
     "ARGON2_PARALLELISM": 1,
     "LOG_LEVEL": "WARNING",
+    # Tests compare whole responses; the tests of cost reporting turn it on.
+    "GRAPHQL_REPORT_COST": False,
 }
 PASSWORD = "correct horse battery"
 
@@ -90,3 +95,19 @@ def run_json_script(command: list[str], timeout: float = 120) -> tuple[subproces
     lines = process.stdout.strip().splitlines()
     assert lines, f"{command[1]} printed nothing; stderr:\n{process.stderr}"
     return process, json.loads(lines[-1])
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve `app` on a free loopback port in a thread; yield its /graphql URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/graphql"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

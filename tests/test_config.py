@@ -112,3 +112,36 @@ def test_dotenv_is_read_without_overriding_the_environment(tmp_path: Path, monke
     loaded = load_settings()
     assert (loaded["PORT"], loaded["HOST"]) == (6123, "127.0.0.2")
     monkeypatch.delenv("PORT", raising=False)  # load_dotenv set it in os.environ
+
+
+def test_the_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):readme.index("## Data model")]
+    assert [name for name in config.SETTING_NAMES if f"`{name}`" not in table] == []
+
+
+@pytest.mark.parametrize(
+    "name", ["GRAPHQL_MAX_TOKENS", "GRAPHQL_MAX_ALIASES", "GRAPHQL_MAX_ROOT_FIELDS", "GRAPHQL_MAX_REPEATED_FIELDS",
+             "GRAPHQL_MAX_COST",
+             "GRAPHQL_MAX_DOCUMENT_SIZE", "GRAPHQL_TIMEOUT"],
+)
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_limits_must_be_positive(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} must be positive"):
+        settings({name: value})
+
+
+def test_limits_are_on_in_production_and_introspection_off() -> None:
+    production = settings({"APP_ENV": "production"})
+    assert {name: production[name] for name in (
+        "GRAPHQL_MAX_DOCUMENT_SIZE", "GRAPHQL_MAX_TOKENS", "GRAPHQL_MAX_DEPTH", "GRAPHQL_MAX_ALIASES",
+        "GRAPHQL_MAX_ROOT_FIELDS", "GRAPHQL_MAX_REPEATED_FIELDS", "GRAPHQL_MAX_COST", "GRAPHQL_TIMEOUT",
+        "GRAPHQL_INTROSPECTION",
+        "GRAPHQL_REPORT_COST", "PERSISTED_QUERIES_FILE", "TRUSTED_DOCUMENTS_ONLY",
+    )} == {
+        "GRAPHQL_MAX_DOCUMENT_SIZE": 16384, "GRAPHQL_MAX_TOKENS": 1000, "GRAPHQL_MAX_DEPTH": 20,
+        "GRAPHQL_MAX_ALIASES": 15, "GRAPHQL_MAX_ROOT_FIELDS": 10, "GRAPHQL_MAX_REPEATED_FIELDS": 10,
+        "GRAPHQL_MAX_COST": 5000, "GRAPHQL_TIMEOUT": 10.0,
+        "GRAPHQL_INTROSPECTION": False, "GRAPHQL_REPORT_COST": False, "PERSISTED_QUERIES_FILE": None,
+        "TRUSTED_DOCUMENTS_ONLY": False,
+    }

@@ -138,7 +138,7 @@ def test_deep_documents_are_refused_by_the_depth_limit(client: Any, token: str) 
         {
             "message": "The operation is nested 21 levels deep; the limit is 20.",
             "locations": [{"line": 1, "column": 1}],
-            "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            "extensions": {"code": "QUERY_TOO_DEEP"},
         }
     ]
 
@@ -152,10 +152,43 @@ def test_fragment_cycles_do_not_hang_the_depth_limit(client: Any, token: str) ->
 def test_documents_are_parsed_and_validated_once(client: Any, token: str, monkeypatch: Any) -> None:
     parses: list[str] = []
     real_parse = graphql_http.parse
-    monkeypatch.setattr(graphql_http, "parse", lambda source: parses.append(source) or real_parse(source))
+    monkeypatch.setattr(
+        graphql_http, "parse", lambda source, **options: parses.append(source) or real_parse(source, **options)
+    )
     for _ in range(3):
         assert post(client, token, {"query": "{ cached: __typename }"}).status_code == 200
     assert parses == ["{ cached: __typename }"]
+
+
+def test_refused_documents_are_cached_too(client: Any, token: str, monkeypatch: Any) -> None:
+    """Resending a document that failed validation costs a lookup, not another validation."""
+    validations: list[int] = []
+    real_validate = graphql_http.validate
+    monkeypatch.setattr(
+        graphql_http, "validate", lambda *args, **options: validations.append(1) or real_validate(*args, **options)
+    )
+    answers = [post(client, token, {"query": "{ noSuchField }"}).get_json() for _ in range(3)]
+    assert answers == [answers[0]] * 3
+    assert answers[0]["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert validations == [1]
+
+
+def test_the_document_cache_is_bounded(settings: dict[str, Any], app: Any, monkeypatch: Any) -> None:
+    """The least recently used entry, valid or refused, goes first once GRAPHQL_CACHE_SIZE entries are kept."""
+    from app import create_app
+
+    client = create_app({**settings, "GRAPHQL_CACHE_SIZE": 2}).test_client()
+    token = Auth(client).token()
+    parses: list[str] = []
+    real_parse = graphql_http.parse
+    monkeypatch.setattr(
+        graphql_http, "parse", lambda source, **options: parses.append(source) or real_parse(source, **options)
+    )
+    for query in ["{ a: __typename }", "{ nope }", "{ a: __typename }", "{ b: __typename }", "{ nope }",
+                  "{ b: __typename }", "{ a: __typename }"]:
+        post(client, token, {"query": query})
+    # "{ nope }" was evicted by "{ b: ... }" and parsed again; then it evicted "{ a: ... }".
+    assert parses == ["{ a: __typename }", "{ nope }", "{ b: __typename }", "{ nope }", "{ a: __typename }"]
 
 
 def test_graphiql_is_served_to_browsers_without_a_token(client: Any) -> None:
@@ -248,3 +281,58 @@ def test_unexpected_errors_are_500_json_without_details(client: Any, monkeypatch
 def test_request_ids_are_echoed_when_safe(client: Any, sent: str, kept: bool) -> None:
     echoed = client.get("/nowhere", headers={"X-Request-ID": sent}).headers["X-Request-ID"]
     assert (echoed == sent) is kept and len(echoed) > 0
+
+
+# Introspection and suggestions
+
+
+@pytest.fixture
+def production_client(settings: dict[str, Any], app: Any) -> Any:
+    from app import create_app
+
+    return create_app({**settings, "APP_ENV": "production"}).test_client()
+
+
+def test_introspection_is_off_in_production(production_client: Any) -> None:
+    token = Auth(production_client).token()
+    response = post(production_client, token, {"query": "{ __schema { types { name } } }"})
+    assert response.get_json() == {"errors": [{
+        "message": "Introspection is off: __schema cannot be queried. "
+                   "Fetch the schema from /graphql-schema or the graphql-schema command.",
+        "locations": [{"line": 1, "column": 3}],
+        "extensions": {"code": "INTROSPECTION_DISABLED"},
+    }]}
+    assert post(production_client, token, {"query": TYPENAME}).get_json() == {"data": {"__typename": "Query"}}
+
+
+def test_graphql_schema_keeps_its_own_setting_in_production(production_client: Any) -> None:
+    token = Auth(production_client).token()
+    response = production_client.get("/graphql-schema?format=sdl", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, b"type Query" in response.data) == (200, True)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "development", "production"),
+    [
+        ("{ viewr { id } }", None, "Cannot query field 'viewr' on type 'Query'. Did you mean 'viewer' or 'user'?",
+         "Cannot query field 'viewr' on type 'Query'."),
+        ("{ viewer { todos(statu: \"any\") { edges { cursor } } } }", None,
+         "Unknown argument 'statu' on field 'User.todos'. Did you mean 'status'?",
+         "Unknown argument 'statu' on field 'User.todos'."),
+        ("mutation($i: AddTodoInput!) { addTodo(input: $i) { clientMutationId } }",
+         {"i": {"text": "x", "userId": "u", "clientMutationID": "c"}},
+         "Variable '$i' got invalid value {'text': 'x', 'userId': 'u', 'clientMutationID': 'c'}; Field "
+         "'clientMutationID' is not defined by type 'AddTodoInput'. Did you mean 'clientMutationId'?",
+         "Variable '$i' got invalid value {'text': 'x', 'userId': 'u', 'clientMutationID': 'c'}; Field "
+         "'clientMutationID' is not defined by type 'AddTodoInput'."),
+    ],
+    ids=["field", "argument", "variable"],
+)
+def test_suggestions_are_off_in_production(
+    client: Any, token: str, production_client: Any, query: str, variables: Any, development: str, production: str
+) -> None:
+    """"Did you mean ...?" would spell the schema out to anyone guessing, with introspection off."""
+    body = {"query": query, "variables": variables}
+    assert post(client, token, body).get_json()["errors"][0]["message"] == development
+    production_token = Auth(production_client).token("grace@example.com")
+    assert post(production_client, production_token, body).get_json()["errors"][0]["message"] == production

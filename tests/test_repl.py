@@ -73,7 +73,8 @@ def test_readme_repl_session_creates_a_user_who_can_log_in(running: RunPy) -> No
                     "firstName": "Me",
                     "lastName": "Myself",
                 }
-            }
+            },
+            "extensions": {"cost": {"requested": 5, "limit": 5000}},  # development reports the cost
         },
     )
 

@@ -176,7 +176,10 @@ class RunPy:
 
 
 def expected_viewer(user_id: str) -> dict[str, Any]:
-    return {"data": {"viewer": {"id": user_id, "email": EMAIL, "firstName": "Me", "lastName": "Myself"}}}
+    return {
+        "data": {"viewer": {"id": user_id, "email": EMAIL, "firstName": "Me", "lastName": "Myself"}},
+        "extensions": {"cost": {"requested": 5, "limit": 5000}},  # development reports the cost
+    }
 
 
 def try_it_session(output: str) -> str:

@@ -89,6 +89,8 @@ def test_composite_ids_carry_both_keys_as_json():
         (raw_id("Blob:not base64!"), Blob),
         (raw_id('Reading:["s","1"]'), Reading),
         (raw_id('Reading:["s",true]'), Reading),
+        (raw_id("Todo:" + "[" * 5000 + "]" * 5000), Todo),  # json.loads raises RecursionError, not ValueError
+        (raw_id("Counter:" + "[" * 5000 + "]" * 5000), Counter),
     ],
 )
 def test_malformed_ids_decode_to_none(global_id, object_type):

@@ -118,7 +118,12 @@ class TodoClient {
         "content-type": "application/json",
         authorization: `Bearer ${token}`,
       },
-      body: JSON.stringify({ query: params.text, variables, operationName: params.name }),
+      // Compiled with persistConfig, an operation has an id and no text: send the id, as Relay apps do.
+      body: JSON.stringify(
+        params.id != null
+          ? { doc_id: params.id, variables, operationName: params.name }
+          : { query: params.text, variables, operationName: params.name },
+      ),
       signal: AbortSignal.timeout(15_000),
     });
     const text = await response.text();
