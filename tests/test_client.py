@@ -424,11 +424,9 @@ def test_a_mutation_is_not_resent_after_a_real_read_timeout() -> None:
     identity.delay = 0.5
     with serve_wsgi(identity) as base_url:
         auth = HasuraAdminSecretAuth("admin-secret")
-        with (
-            GraphQLClient(f"{base_url}/v1/graphql", auth=auth, timeout=0.2, backoff=0.01) as client,
-            pytest.raises(TransportError, match=r"^ReadTimeout talking to http://127\.0\.0\.1:"),
-        ):
-            client.execute(MUTATION)
+        with GraphQLClient(f"{base_url}/v1/graphql", auth=auth, timeout=0.2, backoff=0.01) as client:
+            with pytest.raises(TransportError, match=r"^ReadTimeout talking to http://127\.0\.0\.1:"):
+                client.execute(MUTATION)
             mutations = len(identity.graphql_bodies)
             with pytest.raises(TransportError):
                 client.execute(QUERY)
