@@ -51,6 +51,10 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     _init_cors(app)
     auth.init_app(app)
     _init_graphql(app)
+    if app.config["UPSTREAM_GRAPHQL_URL"]:
+        import proxy  # only then: httpx and the client stay off every other cold start
+
+        proxy.init_app(app)
     _init_request_ids(app)
     _init_error_handlers(app)
     cli.init_app(app)
@@ -88,10 +92,15 @@ def _init_graphql(app: Flask) -> None:
     def context() -> Context:
         return Context(viewer=auth.authenticate(), request_id=g.request_id)
 
+    graphiql_html = None
+    if app.config["GRAPHIQL"]:  # development only: production does not import it
+        from graphiql import graphiql_html
+
+        graphiql_html = graphiql_html()
     view = GraphQLView(
         schema.graphql_schema,
         context=context,
-        graphiql_html=GRAPHIQL_HTML if app.config["GRAPHIQL"] else None,
+        graphiql_html=graphiql_html,
         max_depth=app.config["GRAPHQL_MAX_DEPTH"],
         cache_size=app.config["GRAPHQL_CACHE_SIZE"],
     )
@@ -150,31 +159,3 @@ def _init_error_handlers(app: Flask) -> None:
         log.error("unexpected error (request %s)", g.get("request_id", "-"), exc_info=error)
         return error_response(InternalError())
 
-
-GRAPHIQL_HTML = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>GraphiQL</title>
-  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css">
-</head>
-<body>
-  <div id="graphiql">Loading GraphiQL...</div>
-  <script crossorigin src="https://unpkg.com/react@18.3.1/umd/react.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"></script>
-  <script>
-    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
-    ReactDOM.createRoot(document.getElementById("graphiql")).render(
-      React.createElement(GraphiQL, {
-        fetcher,
-        defaultHeaders: JSON.stringify({ Authorization: "Bearer <access_token from POST /login>" }, null, 2),
-        shouldPersistHeaders: false,
-        defaultQuery: "{\\n  viewer {\\n    id\\n    email\\n    firstName\\n    lastName\\n  }\\n}\\n",
-      })
-    );
-  </script>
-</body>
-</html>
-"""

@@ -11,6 +11,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -23,8 +24,11 @@ HASURA_EXPIRED = {"extensions": {"path": "$", "code": "invalid-jwt"}, "message":
 class IdentityProvider:
     """An OAuth2 token endpoint at /oauth2/token and a Hasura-like GraphQL endpoint at /v1/graphql."""
 
-    def __init__(self, expires_in: int = 3600, refusal: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, expires_in: int = 3600, refusal: dict[str, Any] | None = None, mint: Callable[[], str] | None = None
+    ) -> None:
         self.expires_in = expires_in
+        self.mint = mint  # makes the access tokens, e.g. JWTs another server accepts
         self.refusal = refusal or HASURA_EXPIRED
         self.valid: set[str] = set()
         self.token_forms: list[dict[str, str]] = []
@@ -57,7 +61,7 @@ class IdentityProvider:
                 return _json({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
             if request.form.get("grant_type") != "client_credentials":
                 return _json({"error": "unsupported_grant_type"}, 400)
-            token = f"token-{len(self.token_forms)}"
+            token = self.mint() if self.mint else f"token-{len(self.token_forms)}"
             self.valid.add(token)
         return _json({"access_token": token, "expires_in": self.expires_in, "token_type": "Bearer"})
 
@@ -78,3 +82,23 @@ class IdentityProvider:
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+class Canned:
+    """A server that answers every request with one canned response, after `delay`; it records the requests."""
+
+    def __init__(self, status: int = 200, body: Any = None, content_type: str = "application/json") -> None:
+        self.status = status
+        self.body = body if isinstance(body, str) else json.dumps(body if body is not None else {"data": {}})
+        self.content_type = content_type
+        self.delay = 0.0
+        self.headers: list[dict[str, str]] = []
+        self.bodies: list[Any] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        self.headers.append({key.lower(): value for key, value in request.headers.items()})
+        self.bodies.append(request.get_json(silent=True))
+        if self.delay:
+            time.sleep(self.delay)
+        return Response(self.body, status=self.status, content_type=self.content_type)(environ, start_response)
