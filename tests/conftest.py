@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import TEST_SETTINGS, Auth, clear_tables
+from support import TEST_SETTINGS, Auth, Live, Recorder, clear_tables, serve_wsgi
 
 from local_dynamodb import LocalDynamoDB
 
@@ -63,6 +63,16 @@ def live_graphql_url(app: Any) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(app: Any, auth: Auth) -> Iterator[Live]:
+    """Serve the app with ada@example.com signed up, recording every request from then on."""
+    auth.signup()
+    recorder = Recorder(app.wsgi_app)
+    app.wsgi_app = recorder
+    with serve_wsgi(app) as base_url:
+        yield Live(base_url, recorder)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,23 @@ def serve_wsgi(wsgi_app: Callable[..., Any]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@dataclass
+class Live:
+    """The app served on a loopback port, with a recorder of the requests it served."""
+
+    base_url: str
+    recorder: Recorder
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.base_url}/graphql"
+
+    def password_auth(self, **options: Any) -> Any:
+        from client import PasswordAuth
+
+        return PasswordAuth(self.base_url, "ada@example.com", PASSWORD, **options)
 
 
 class Recorder:

@@ -6,13 +6,12 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from standins import CLIENT_ID, CLIENT_SECRET, HASURA_EXPIRED, IdentityProvider
-from support import PASSWORD, Recorder, serve_wsgi
+from support import PASSWORD, Live, serve_wsgi
 
 from client import (
     AsyncGraphQLClient,
@@ -34,29 +33,6 @@ ADA = {"viewer": {"email": "ada@example.com"}}
 @pytest.fixture
 def settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {**settings, "ACCESS_TOKEN_EXPIRES": 2}
-
-
-@dataclass
-class Live:
-    base_url: str
-    recorder: Recorder
-
-    @property
-    def graphql_url(self) -> str:
-        return f"{self.base_url}/graphql"
-
-    def password_auth(self, **options: Any) -> PasswordAuth:
-        return PasswordAuth(self.base_url, "ada@example.com", PASSWORD, **options)
-
-
-@pytest.fixture
-def live(app: Any, auth: Any) -> Iterator[Live]:
-    """Serve the app (2-second access tokens) with ada@example.com signed up; record every request."""
-    auth.signup()
-    recorder = Recorder(app.wsgi_app)
-    app.wsgi_app = recorder
-    with serve_wsgi(app) as base_url:
-        yield Live(base_url, recorder)
 
 
 class FakeClock:
