@@ -1,9 +1,10 @@
 """The GraphiQL page served to browsers at /graphql (development), with a sign-in form.
 
 Its assets come from a CDN pinned by Subresource Integrity: the browser refuses a file whose
-sha384 differs from the one the npm package of that exact version ships (a CDN serves the
-package's files unchanged; tests/test_graphiql.py checks the hashes when the packages are
-installed). Signing in on the page calls /login, keeps the tokens in the page's memory only
+sha384 differs from the one the npm package of that exact version ships (the CDN serves the
+package's files unchanged). To change a version, take the hash from the package itself:
+`npm pack graphiql@VERSION`, unpack it, `openssl dgst -sha384 -binary package/graphiql.min.js | base64`.
+Signing in on the page calls /login, keeps the tokens in the page's memory only
 (or, in cookie mode, in the server's httpOnly cookies with the CSRF header), refreshes an
 expired access token once, and loads the schema from /graphql-schema before sign-in so the
 first load does not fail.
