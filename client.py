@@ -246,7 +246,7 @@ def _never_sent(error: Exception, request: httpx.Request) -> bool:
     if isinstance(error, _NEVER_SENT):
         return True
     # A failed token request: the operation was not sent yet, or was refused unexecuted.
-    failed = getattr(error, "_request", None)
+    failed = _failed_request(error)
     return isinstance(error, httpx.TransportError) and failed is not None and failed is not request
 
 
@@ -292,8 +292,15 @@ def _describe(response: httpx.Response, errors: list[dict[str, Any]]) -> str:
     return f"{response.request.url.copy_with(query=None)} answered {response.status_code}{said}"
 
 
+def _failed_request(error: httpx.HTTPError) -> httpx.Request | None:
+    try:
+        return error.request
+    except RuntimeError:  # httpx raises this when the error has no request
+        return None
+
+
 def _origin(error: httpx.HTTPError) -> str:
-    request = getattr(error, "_request", None)
+    request = _failed_request(error)
     return str(request.url.copy_with(query=None)) if request is not None else "the server"
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -437,3 +439,36 @@ def test_transport_errors_name_the_server_and_never_the_token(sleeps: list[float
         client.execute(QUERY)
     assert str(raised.value) == "ConnectError talking to http://api.test/graphql: refused"
     assert len(sleeps) == 3
+
+
+def test_client_credentials_form_encode_the_id_and_secret_for_basic_auth() -> None:
+    """RFC 6749 2.3.1: form-encode, then join with a colon, then base64."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth2/token":
+            seen.append(request.headers["Authorization"])
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 60})
+        return httpx.Response(200, json={"data": {"ok": True}})
+
+    auth = ClientCredentialsAuth("http://idp.test/oauth2/token", "id:1", "p@ss word")
+    with GraphQLClient("http://api.test/graphql", auth=auth, transport=httpx.MockTransport(handle)) as client:
+        client.execute(QUERY)
+    assert seen == ["Basic " + base64.b64encode(b"id%3A1:p%40ss+word").decode()]
+
+
+@pytest.mark.parametrize("login_body", [{"token_type": "Bearer", "expires_in": 900}, "<html>"], ids=["cookies", "html"])
+def test_a_login_answer_without_a_token_says_so(login_body: Any) -> None:
+    message = "/login answered no access_token (is the server in cookie mode?)"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if isinstance(login_body, str):
+            return httpx.Response(200, text=login_body)
+        return httpx.Response(200, json=login_body)
+
+    auth = PasswordAuth("http://api.test", "ada@example.com", PASSWORD)
+    with (
+        GraphQLClient("http://api.test/graphql", auth=auth, transport=httpx.MockTransport(handle)) as client,
+        pytest.raises(AuthenticationError, match=re.escape(message)),
+    ):
+        client.execute(QUERY)
