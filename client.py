@@ -184,7 +184,7 @@ class GraphQLClient:
 
 
 class AsyncGraphQLClient:
-    """The asyncio (or trio) twin of GraphQLClient, with the same arguments and methods."""
+    """The asyncio twin of GraphQLClient, with the same arguments and methods (safe to share across tasks)."""
 
     def __init__(
         self,

@@ -472,3 +472,36 @@ def test_a_login_answer_without_a_token_says_so(login_body: Any) -> None:
         pytest.raises(AuthenticationError, match=re.escape(message)),
     ):
         client.execute(QUERY)
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "sent", "outcome"),
+    [
+        (MUTATION, httpx.ConnectError("refused"), 2, {"ok": True}),
+        (MUTATION, httpx.ReadTimeout("slow"), 1, TransportError),
+        (QUERY, httpx.Response(503), 2, {"ok": True}),
+        (MUTATION, httpx.Response(503), 1, HTTPError),
+    ],
+    ids=["mutation-connect", "mutation-read-timeout", "query-503", "mutation-503"],
+)
+def test_the_async_client_follows_the_same_retry_rules(
+    query: str, first: Any, sent: int, outcome: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(anyio, "sleep", no_sleep)
+    transport, seen = scripted(first, OK)
+
+    async def scenario() -> Any:
+        async with AsyncGraphQLClient("http://api.test/graphql", transport=transport) as client:
+            return await client.execute(query)
+
+    if isinstance(outcome, type):
+        with pytest.raises(outcome):
+            asyncio.run(scenario())
+    else:
+        assert asyncio.run(scenario()) == outcome
+    assert len(seen) == sent
