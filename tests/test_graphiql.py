@@ -47,12 +47,21 @@ def test_the_page_has_a_sign_in_form_and_no_placeholder_header(client: Any) -> N
 
 
 @pytest.fixture
-def settings(settings: dict[str, Any]) -> dict[str, Any]:
-    return {**settings, "ACCESS_TOKEN_EXPIRES": 2}
+def settings(settings: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    return {**settings, "ACCESS_TOKEN_EXPIRES": 2, **getattr(request, "param", {})}
+
+
+COOKIES = ["access_token_cookie", "csrf_access_token", "csrf_refresh_token", "refresh_token_cookie"]
 
 
 @pytest.mark.slow
-def test_signing_in_on_the_page_runs_queries_and_refreshes(live: Live, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("settings", "cookies"),
+    [({}, []), ({"AUTH_COOKIES": True}, COOKIES)],
+    ids=["headers", "cookies"],
+    indirect=["settings"],
+)
+def test_signing_in_on_the_page_runs_queries_and_refreshes(live: Live, tmp_path: Path, cookies: list[str]) -> None:
     """The page's own script, in Node with GraphiQL stubbed: schema before sign-in, login, refresh, sign-out."""
     node = shutil.which("node")
     if node is None:
@@ -72,12 +81,14 @@ def test_signing_in_on_the_page_runs_queries_and_refreshes(live: Live, tmp_path:
         "queryBeforeSignIn": "UNAUTHENTICATED",
         "wrongPassword": "The email or password is incorrect.",
         "signedIn": "Signed in as ada@example.com.",
+        "cookiesSignedIn": cookies,
         "passwordCleared": True,
         "renders": 2,
         "query": {"data": {"viewer": {"email": "ada@example.com"}}},
         "afterExpiry": {"data": {"viewer": {"email": "ada@example.com"}}},
         "signedOut": "Signed out.",
         "afterSignOut": "UNAUTHENTICATED",
+        "cookies": [],
     }
     paths = [path for path, _status in live.recorder.paths()]
     assert paths.count("/refresh") == 1 and paths.count("/graphql-schema") == 1

@@ -16,10 +16,28 @@ function element(props = {}) {
 }
 const form = element({ elements: { email: { value: "" }, password: { value: "" } } });
 const elements = { signin: form, status: element(), signout: element(), graphiql: element() };
+// A browser's cookie jar, as far as the page needs one: httpOnly cookies go along with requests,
+// the others (the CSRF tokens) are readable in document.cookie.
+const jar = new Map();
+async function browserFetch(url, options = {}) {
+  const headers = new Headers(options.headers || {});
+  if (jar.size) headers.set("Cookie", [...jar].map(([name, { value }]) => `${name}=${value}`).join("; "));
+  const response = await fetch(new URL(url, origin), { ...options, headers });
+  for (const line of response.headers.getSetCookie()) {
+    const [pair] = line.split(";");
+    const name = pair.slice(0, pair.indexOf("="));
+    const value = pair.slice(pair.indexOf("=") + 1);
+    if (!value || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) jar.delete(name);
+    else jar.set(name, { value, httpOnly: /;\s*httponly/i.test(line) });
+  }
+  context.document.cookie = [...jar].filter(([, c]) => !c.httpOnly).map(([n, c]) => `${n}=${c.value}`).join("; ");
+  return response;
+}
+
 const context = {
   window: { location: { pathname: "/graphql" } },
   document: { cookie: "", getElementById: (id) => elements[id] },
-  fetch: (url, options) => fetch(new URL(url, origin), options),
+  fetch: browserFetch,
   Headers,
   JSON,
   React: { createElement: (_component, props) => props },
@@ -52,6 +70,7 @@ steps.wrongPassword = elements.status.textContent;
 form.elements.password.value = password;
 await form.listeners.submit({ preventDefault() {} });
 steps.signedIn = elements.status.textContent;
+steps.cookiesSignedIn = [...jar.keys()].sort();
 steps.passwordCleared = form.elements.password.value === "";
 steps.renders = rendered.length;
 steps.query = await fetcher()(viewer);
@@ -60,4 +79,5 @@ steps.afterExpiry = await fetcher()(viewer);
 await elements.signout.listeners.click();
 steps.signedOut = elements.status.textContent;
 steps.afterSignOut = (await fetcher()(viewer)).errors[0].extensions.code;
+steps.cookies = [...jar.keys()].sort();
 console.log(JSON.stringify(steps));
