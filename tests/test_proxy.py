@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -49,21 +50,27 @@ def upstream(app: Any) -> Iterator[tuple[str, Recorder]]:
 
 
 @pytest.fixture
-def service_tokens(app: Any, auth: Any) -> Iterator[str]:
-    """Serve a token endpoint (client credentials) that issues the upstream's JWTs for service@example.com."""
+def service_tokens(app: Any, auth: Any) -> Iterator[tuple[str, list[timedelta]]]:
+    """Serve a token endpoint (client credentials) issuing the upstream's JWTs for service@example.com.
+
+    Returns its URL and the lifetimes of the next tokens it issues (then the app's default).
+    """
     from flask_jwt_extended import create_access_token
 
     from models import User
 
     auth.signup("service@example.com")
     service_id = User.find_by_email("service@example.com").id
+    lifetimes: list[timedelta] = []
 
     def mint() -> str:
         with app.app_context():
-            return create_access_token(identity=service_id, additional_claims={"ver": 0})
+            expires = lifetimes.pop(0) if lifetimes else None
+            return create_access_token(identity=service_id, additional_claims={"ver": 0}, expires_delta=expires)
 
-    with serve_wsgi(IdentityProvider(expires_in=60, mint=mint)) as base_url:
-        yield f"{base_url}/oauth2/token"
+    identity = IdentityProvider(expires_in=60, mint=mint)
+    with serve_wsgi(identity) as base_url:
+        yield f"{base_url}/oauth2/token", lifetimes
 
 
 def credentials(token_url: str) -> dict[str, str]:
@@ -71,16 +78,30 @@ def credentials(token_url: str) -> dict[str, str]:
 
 
 def test_forwards_with_the_service_identity_never_the_callers_token(
-    settings: dict[str, Any], upstream: tuple[str, Recorder], service_tokens: str
+    settings: dict[str, Any], upstream: tuple[str, Recorder], service_tokens: tuple[str, list[timedelta]]
 ) -> None:
     url, recorder = upstream
-    client = proxy_client(settings, UPSTREAM_GRAPHQL_URL=url, **credentials(service_tokens))
+    client = proxy_client(settings, UPSTREAM_GRAPHQL_URL=url, **credentials(service_tokens[0]))
     token, _user_id = caller_token(client)
     recorder.clear()
     response = post(client, token)
     assert (response.status_code, response.get_json()) == (200, {"data": {"viewer": {"email": "service@example.com"}}})
     assert recorder.paths() == [("/graphql", 200)]
     assert token not in json.dumps(recorder.headers)
+
+
+def test_an_expired_service_token_is_replaced_and_the_request_resent(
+    settings: dict[str, Any], upstream: tuple[str, Recorder], service_tokens: tuple[str, list[timedelta]]
+) -> None:
+    url, recorder = upstream
+    token_url, lifetimes = service_tokens
+    lifetimes.append(timedelta(seconds=-5))  # the first service token has already expired
+    client = proxy_client(settings, UPSTREAM_GRAPHQL_URL=url, **credentials(token_url))
+    token, _user_id = caller_token(client)
+    recorder.clear()
+    response = post(client, token)
+    assert (response.status_code, response.get_json()) == (200, {"data": {"viewer": {"email": "service@example.com"}}})
+    assert recorder.paths() == [("/graphql", 401), ("/graphql", 200)]
 
 
 @pytest.mark.parametrize(
