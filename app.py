@@ -92,15 +92,15 @@ def _init_graphql(app: Flask) -> None:
     def context() -> Context:
         return Context(viewer=auth.authenticate(), request_id=g.request_id)
 
-    graphiql_html = None
+    graphiql_page = None
     if app.config["GRAPHIQL"]:  # development only: production does not import it
-        from graphiql import graphiql_html
+        import graphiql
 
-        graphiql_html = graphiql_html()
+        graphiql_page = graphiql.graphiql_html()
     view = GraphQLView(
         schema.graphql_schema,
         context=context,
-        graphiql_html=graphiql_html,
+        graphiql_html=graphiql_page,
         max_depth=app.config["GRAPHQL_MAX_DEPTH"],
         cache_size=app.config["GRAPHQL_CACHE_SIZE"],
     )
