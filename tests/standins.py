@@ -36,6 +36,9 @@ class IdentityProvider:
         self.graphql_headers: list[dict[str, str]] = []
         self.graphql_bodies: list[Any] = []
         self.delay = 0.0  # seconds /v1/graphql waits before it answers
+        self.token_delay = 0.0  # seconds /oauth2/token waits before it answers
+        self.token_requests_at_once = 0  # the most token requests served at the same time
+        self._token_requests_now = 0
         self._lock = threading.Lock()
 
     def expire_all(self) -> None:
@@ -54,6 +57,17 @@ class IdentityProvider:
         return response(environ, start_response)
 
     def _token(self, request: Request) -> Response:
+        with self._lock:
+            self._token_requests_now += 1
+            self.token_requests_at_once = max(self.token_requests_at_once, self._token_requests_now)
+        try:
+            time.sleep(self.token_delay)
+            return self._issue(request)
+        finally:
+            with self._lock:
+                self._token_requests_now -= 1
+
+    def _issue(self, request: Request) -> Response:
         expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         with self._lock:
             self.token_forms.append(dict(request.form))

@@ -505,3 +505,34 @@ def test_the_async_client_follows_the_same_retry_rules(
     else:
         assert asyncio.run(scenario()) == outcome
     assert len(seen) == sent
+
+
+def test_threads_and_tasks_on_one_provider_send_one_token_request(
+    provider_server: tuple[IdentityProvider, str],
+) -> None:
+    """GIVEN a slow token endpoint WHEN 8 threads and 8 tasks start at once THEN one token request serves all."""
+    identity, base_url = provider_server
+    identity.token_delay = 0.3
+    auth = credentials(base_url)
+    url = f"{base_url}/v1/graphql"
+    start = threading.Barrier(9)
+    results: list[Any] = []
+
+    def thread_caller() -> None:
+        with GraphQLClient(url, auth=auth) as client:
+            start.wait()
+            results.append(client.execute(VIEWER))
+
+    async def tasks() -> None:
+        async with AsyncGraphQLClient(url, auth=auth) as client:
+            await asyncio.to_thread(start.wait)
+            results.extend(await asyncio.gather(*(client.execute(VIEWER) for _ in range(8))))
+
+    threads = [threading.Thread(target=thread_caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    asyncio.run(tasks())
+    for thread in threads:
+        thread.join()
+    assert results == [{"token": "token-1"}] * 16
+    assert (len(identity.token_forms), identity.token_requests_at_once) == (1, 1)
