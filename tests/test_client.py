@@ -137,13 +137,22 @@ def test_a_refused_static_token_raises_without_a_resend(live: Live) -> None:
 
 
 def test_graphql_errors_raise_with_partial_data(live: Live) -> None:
-    with (
-        GraphQLClient(live.graphql_url, auth=live.password_auth()) as client,
-        pytest.raises(GraphQLResponseError) as raised,
-    ):
-        client.execute('{ viewer { email } node(id: "bm90OmFuaWQ=") { id } nope: user(id: 1) { id } }')
-    assert raised.value.data is None
-    assert [error["extensions"]["code"] for error in raised.value.errors] == ["GRAPHQL_VALIDATION_FAILED"]
+    query = '{ viewer { email todos(first: 1, after: "not-a-cursor") { edges { cursor } } } }'
+    client = GraphQLClient(live.graphql_url, auth=live.password_auth())
+    with client, pytest.raises(GraphQLResponseError) as raised:
+        client.execute(query)
+    assert raised.value.data == {"viewer": {"email": "ada@example.com", "todos": None}}
+    assert [error["extensions"]["code"] for error in raised.value.errors] == ["INVALID_CURSOR"]
+    assert str(raised.value).startswith("INVALID_CURSOR: ")
+
+
+def test_request_errors_raise_without_data(live: Live) -> None:
+    client = GraphQLClient(live.graphql_url, auth=live.password_auth())
+    with client, pytest.raises(GraphQLResponseError) as raised:
+        client.execute("{ viewer { nope } }")
+    assert (raised.value.data, [error["extensions"]["code"] for error in raised.value.errors]) == (
+        None, ["GRAPHQL_VALIDATION_FAILED"]
+    )
 
 
 # 16 callers share one provider: one refresh per expiry, every call succeeds.
