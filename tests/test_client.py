@@ -348,7 +348,8 @@ def scripted(*answers: Any) -> tuple[httpx.MockTransport, list[httpx.Request]]:
         answer = queue.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        # A fresh copy: a response object is bound to the first client (sync or async) that reads it.
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
     return httpx.MockTransport(handle), seen
 
