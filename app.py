@@ -53,6 +53,10 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     _init_cors(app)
     auth.init_app(app)
     _init_graphql(app)
+    if app.config["UPSTREAM_GRAPHQL_URL"]:
+        import proxy  # only then: httpx and the client stay off every other cold start
+
+        proxy.init_app(app)
     _init_request_ids(app)
     _init_error_handlers(app)
     cli.init_app(app)
@@ -91,6 +95,11 @@ def _init_graphql(app: Flask) -> None:
         return Context(viewer=auth.authenticate(), request_id=g.request_id)
 
     settings = app.config
+    graphiql_page = None
+    if settings["GRAPHIQL"]:  # development only: production does not import it
+        import graphiql
+
+        graphiql_page = graphiql.graphiql_html()
     persisted = None
     if settings["PERSISTED_QUERIES_FILE"]:
         from persisted import PersistedDocuments
@@ -99,7 +108,7 @@ def _init_graphql(app: Flask) -> None:
     view = GraphQLView(
         schema.graphql_schema,
         context=context,
-        graphiql_html=GRAPHIQL_HTML if settings["GRAPHIQL"] else None,
+        graphiql_html=graphiql_page,
         limits=Limits(
             max_document_size=settings["GRAPHQL_MAX_DOCUMENT_SIZE"],
             max_tokens=settings["GRAPHQL_MAX_TOKENS"],
@@ -172,31 +181,3 @@ def _init_error_handlers(app: Flask) -> None:
         log.error("unexpected error (request %s)", g.get("request_id", "-"), exc_info=error)
         return error_response(InternalError())
 
-
-GRAPHIQL_HTML = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>GraphiQL</title>
-  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css">
-</head>
-<body>
-  <div id="graphiql">Loading GraphiQL...</div>
-  <script crossorigin src="https://unpkg.com/react@18.3.1/umd/react.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"></script>
-  <script>
-    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
-    ReactDOM.createRoot(document.getElementById("graphiql")).render(
-      React.createElement(GraphiQL, {
-        fetcher,
-        defaultHeaders: JSON.stringify({ Authorization: "Bearer <access_token from POST /login>" }, null, 2),
-        shouldPersistHeaders: false,
-        defaultQuery: "{\\n  viewer {\\n    id\\n    email\\n    firstName\\n    lastName\\n  }\\n}\\n",
-      })
-    );
-  </script>
-</body>
-</html>
-"""

@@ -71,6 +71,16 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "ARGON2_MEMORY_COST": (int, 65536, 65536),
     "ARGON2_PARALLELISM": (int, 4, 4),
     "LOG_LEVEL": (str, "INFO", "INFO"),
+    # /execute-graphql (proxy.py): off unless UPSTREAM_GRAPHQL_URL is set.
+    "UPSTREAM_GRAPHQL_URL": (str, None, None),
+    "UPSTREAM_TOKEN_URL": (str, None, None),
+    "UPSTREAM_CLIENT_ID": (str, None, None),
+    "UPSTREAM_CLIENT_SECRET": (str, None, None),
+    "UPSTREAM_SCOPE": (str, None, None),
+    "UPSTREAM_ADMIN_SECRET": (str, None, None),
+    "UPSTREAM_FORWARD_USER": (_bool, False, False),
+    "UPSTREAM_ROLE": (str, "user", "user"),
+    "UPSTREAM_TIMEOUT": (float, 10.0, 10.0),
     "RELOAD": (_bool, True, False),
 }
 SETTING_NAMES = ("APP_ENV", *_SETTINGS)
@@ -126,7 +136,52 @@ def load_settings(
     for name in _LIMITS:
         if settings[name] <= 0:
             raise ConfigError(f"{name} must be positive, got {settings[name]}")
+    _check_upstream(settings)
     return settings
+
+
+# API Gateway ends an integration after 29 s: the upstream must answer well before.
+MAX_UPSTREAM_TIMEOUT = 25.0
+_CLIENT_CREDENTIALS = ("UPSTREAM_TOKEN_URL", "UPSTREAM_CLIENT_ID", "UPSTREAM_CLIENT_SECRET")
+
+
+def _check_upstream(settings: dict[str, Any]) -> None:
+    """Refuse an /execute-graphql configuration that is incomplete, ambiguous or, in production, unsafe."""
+    url = settings["UPSTREAM_GRAPHQL_URL"]
+    if not url:
+        return
+    production = settings["APP_ENV"] == "production"
+    for name in ("UPSTREAM_GRAPHQL_URL", "UPSTREAM_TOKEN_URL"):
+        _check_url(name, settings[name], https=production)
+    given = [name for name in _CLIENT_CREDENTIALS if settings[name]]
+    if given and len(given) < len(_CLIENT_CREDENTIALS):
+        missing = ", ".join(name for name in _CLIENT_CREDENTIALS if name not in given)
+        raise ConfigError(f"{', '.join(given)} set without {missing}: client credentials need all three")
+    if given and settings["UPSTREAM_ADMIN_SECRET"]:
+        raise ConfigError("Set either UPSTREAM_ADMIN_SECRET or the UPSTREAM_TOKEN_URL client credentials, not both")
+    if production and not given and not settings["UPSTREAM_ADMIN_SECRET"]:
+        raise ConfigError(
+            "UPSTREAM_GRAPHQL_URL is set without a service identity: production needs UPSTREAM_ADMIN_SECRET or "
+            "UPSTREAM_TOKEN_URL, UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET"
+        )
+    if settings["UPSTREAM_FORWARD_USER"] and not settings["UPSTREAM_ADMIN_SECRET"]:
+        raise ConfigError(
+            "UPSTREAM_FORWARD_USER needs UPSTREAM_ADMIN_SECRET: Hasura takes x-hasura-* headers as the session "
+            "only from requests that carry the admin secret"
+        )
+    if not 0 < settings["UPSTREAM_TIMEOUT"] <= MAX_UPSTREAM_TIMEOUT:
+        raise ConfigError(f"UPSTREAM_TIMEOUT must be more than 0 and at most {MAX_UPSTREAM_TIMEOUT:g} seconds")
+
+
+def _check_url(name: str, url: str | None, *, https: bool) -> None:
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
+    loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
+    if https and parts.scheme != "https" and not loopback:
+        raise ConfigError(f"{name} must use https in production: the service identity travels with every request")
 
 
 def jwt_secret(settings: Mapping[str, Any]) -> str:

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Response
 
+# Endpoints that speak GraphQL over HTTP: their errors are GraphQL errors, `{"errors": [...]}`.
+GRAPHQL_ENDPOINTS = frozenset({"graphql", "execute_graphql"})
+
 
 class AppError(Exception):
     """An error a client may see: a stable `code`, an HTTP `status` and a safe `message`."""
@@ -95,6 +98,18 @@ class EmailTaken(Conflict):
     message = "A user with this email already exists."
 
 
+class UpstreamUnavailable(AppError):
+    code = "UPSTREAM_UNAVAILABLE"
+    status = 502
+    message = "The upstream GraphQL service cannot be reached; try again later."
+
+
+class UpstreamTimeout(UpstreamUnavailable):
+    code = "UPSTREAM_TIMEOUT"
+    status = 504
+    message = "The upstream GraphQL service did not answer in time."
+
+
 class InternalError(AppError):
     code = "INTERNAL_SERVER_ERROR"
     status = 500
@@ -105,7 +120,7 @@ def error_response(error: AppError, headers: dict[str, str] | None = None) -> Re
     """Render `error` for the current request: GraphQL-shaped on /graphql, plain JSON elsewhere."""
     from flask import g, jsonify, request
 
-    body = {"errors": [error.to_graphql()]} if request.endpoint == "graphql" else error.to_dict()
+    body = {"errors": [error.to_graphql()]} if request.endpoint in GRAPHQL_ENDPOINTS else error.to_dict()
     if error.status >= 500:
         body_error = body["errors"][0]["extensions"] if "errors" in body else body
         body_error["requestId"] = getattr(g, "request_id", None)

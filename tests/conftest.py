@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import TEST_SETTINGS, Auth, clear_tables, serve
+from support import TEST_SETTINGS, Auth, Live, Recorder, clear_tables, serve_wsgi
 
 from local_dynamodb import LocalDynamoDB
 
@@ -51,8 +51,18 @@ def app(settings: dict[str, Any], _tables: None, dynamodb: LocalDynamoDB) -> Any
 @pytest.fixture
 def live_graphql_url(app: Any) -> Iterator[str]:
     """Serve the app on a free loopback port in a thread and return its /graphql URL."""
-    with serve(app) as url:
-        yield url
+    with serve_wsgi(app) as base_url:
+        yield f"{base_url}/graphql"
+
+
+@pytest.fixture
+def live(app: Any, auth: Auth) -> Iterator[Live]:
+    """Serve the app with ada@example.com signed up, recording every request from then on."""
+    auth.signup()
+    recorder = Recorder(app.wsgi_app)
+    app.wsgi_app = recorder
+    with serve_wsgi(app) as base_url:
+        yield Live(base_url, recorder)
 
 
 @pytest.fixture

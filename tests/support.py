@@ -8,8 +8,9 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,72 @@ class Auth:
         )
 
 
+@contextmanager
+def serve_wsgi(wsgi_app: Callable[..., Any]) -> Iterator[str]:
+    """Serve `wsgi_app` on a free loopback port in a thread; yield its base URL, stop it after."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@dataclass
+class Live:
+    """The app served on a loopback port, with a recorder of the requests it served."""
+
+    base_url: str
+    recorder: Recorder
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.base_url}/graphql"
+
+    def password_auth(self, **options: Any) -> Any:
+        from client import PasswordAuth
+
+        return PasswordAuth(self.base_url, "ada@example.com", PASSWORD, **options)
+
+
+class Recorder:
+    """WSGI middleware that records (method, path, status, headers) of every request it serves."""
+
+    def __init__(self, wsgi_app: Callable[..., Any]) -> None:
+        self.wsgi_app = wsgi_app
+        self.calls: list[tuple[str, str, int]] = []
+        self.headers: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        headers = {name[5:].replace("_", "-").lower(): value for name, value in environ.items() if name[:5] == "HTTP_"}
+
+        def recording_start_response(status: str, response_headers: Any, exc_info: Any = None) -> Any:
+            with self._lock:
+                self.calls.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], int(status[:3])))
+                self.headers.append(headers)
+            return start_response(status, response_headers, exc_info)
+
+        return self.wsgi_app(environ, recording_start_response)
+
+    def paths(self) -> list[tuple[str, int]]:
+        """Return (path, status) of every request so far, in order."""
+        with self._lock:
+            return [(path, status) for _method, path, status in self.calls]
+
+    def count(self, path: str, status: int | None = None) -> int:
+        return sum(1 for seen, code in self.paths() if seen == path and (status is None or code == status))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.headers.clear()
+
 
 def require_node(package_dir: Path, packages: tuple[str, ...]) -> str:
     """Return the node executable, or skip (fail on CI) when node or the npm packages are missing."""
@@ -95,19 +162,3 @@ def run_json_script(command: list[str], timeout: float = 120) -> tuple[subproces
     lines = process.stdout.strip().splitlines()
     assert lines, f"{command[1]} printed nothing; stderr:\n{process.stderr}"
     return process, json.loads(lines[-1])
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve `app` on a free loopback port in a thread; yield its /graphql URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/graphql"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)

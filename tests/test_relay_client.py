@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ROOT, Auth, require_node, run_json_script, serve
+from support import ROOT, Auth, require_node, run_json_script, serve_wsgi
 
 CLIENT_DIR = ROOT / "tests" / "relay_client"
 SCHEMA = ROOT / "tests" / "snapshots" / "schema.graphql"
@@ -114,8 +114,8 @@ def test_relay_client_runs_from_trusted_documents(
     trusted = create_app({**settings, "PERSISTED_QUERIES_FILE": str(persisted), "TRUSTED_DOCUMENTS_ONLY": True})
     token = Auth(trusted.test_client()).token()
 
-    with serve(trusted) as url:
-        client, summary = run_client(node, url, token, artifacts)
+    with serve_wsgi(trusted) as base_url:
+        client, summary = run_client(node, f"{base_url}/graphql", token, artifacts)
 
     assert summary.get("ok") is True, client.stdout + client.stderr
     assert summary["steps"] == STEPS
