@@ -21,29 +21,32 @@ UNAVAILABLE = "The database is unavailable right now; try again shortly."
 VIEWER = "{ viewer { totalCount todos(first: 100) { edges { node { text } } } } }"
 ADD = """mutation($userId: ID!) { addTodo(input: {text: "during the outage", userId: $userId}) {
   todoEdge { node { id } } } }"""
-THROTTLED = (
-    b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
-    b'"message":"Rate of requests exceeds the allowed throughput."}'
-)
+CANNED = {  # what DynamoDB answers (HTTP 400) when it throttles, or refuses a request
+    "throttle": b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
+    b'"message":"Rate of requests exceeds the allowed throughput."}',
+    "refuse": b'{"__type":"com.amazon.coral.validate#ValidationException",'
+    b'"message":"One or more parameter values were invalid: refused by the test proxy"}',
+}
 # Short botocore limits keep each failed request to about a second.
 FAST_FAILURE = {"DYNAMODB_CONNECT_TIMEOUT": 0.5, "DYNAMODB_READ_TIMEOUT": 0.5, "DYNAMODB_MAX_ATTEMPTS": 2}
 
 
 class FaultProxy:
-    """A TCP proxy to DynamoDB that can cut (reset), freeze (accept, never answer), throttle or forward."""
+    """A TCP proxy to DynamoDB that can cut (reset), freeze (accept, never answer), throttle, refuse or forward."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.mode = "forward"
         self.forward_next = 0  # connections still forwarded whatever the mode (to fail mid-request)
+        self.times: int | None = None  # faulty connections before forwarding again (None: until set)
         self._held: list[socket.socket] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._thread = threading.Thread(target=self._accept, name="fault-proxy", daemon=True)
         self._thread.start()
 
-    def set(self, mode: str, *, forward_next: int = 0) -> None:
-        self.mode, self.forward_next = mode, forward_next
+    def set(self, mode: str, *, forward_next: int = 0, times: int | None = None) -> None:
+        self.mode, self.forward_next, self.times = mode, forward_next, times
         if mode == "forward":
             self._release()
 
@@ -69,14 +72,18 @@ class FaultProxy:
             if self.forward_next > 0:
                 self.forward_next -= 1
                 mode = "forward"
+            elif self.times is not None:
+                self.times -= 1
+                if self.times <= 0:
+                    self.mode, self.times = "forward", None
             if mode == "cut":
                 client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 client.close()  # a reset, as from a server that went away
             elif mode == "freeze":
                 self._held.append(client)
             else:
-                target = self._throttle if mode == "throttle" else self._forward
-                threading.Thread(target=target, args=(client,), daemon=True).start()
+                target, args = (self._answer, (client, CANNED[mode])) if mode in CANNED else (self._forward, (client,))
+                threading.Thread(target=target, args=args, daemon=True).start()
 
     def _forward(self, client: socket.socket) -> None:
         with client, socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
@@ -91,7 +98,7 @@ class FaultProxy:
                     (upstream if source is client else client).sendall(data)
 
     @staticmethod
-    def _throttle(client: socket.socket) -> None:
+    def _answer(client: socket.socket, error: bytes) -> None:
         with client:
             request = b""
             while b"\r\n\r\n" not in request:
@@ -104,8 +111,8 @@ class FaultProxy:
                 body += client.recv(65536)
             client.sendall(
                 b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n"
-                + f"Content-Length: {len(THROTTLED)}\r\nConnection: close\r\n\r\n".encode()
-                + THROTTLED
+                + f"Content-Length: {len(error)}\r\nConnection: close\r\n\r\n".encode()
+                + error
             )
 
 
