@@ -37,7 +37,6 @@ _TABLE_IN_MESSAGE = (
 class TableMissing(ServiceUnavailable):
     """A table the app needs does not exist (a new or emptied endpoint)."""
 
-    code = "SERVICE_UNAVAILABLE"
     message = "A table does not exist: create the tables with `flask --app run create-tables`."
     retry_after = 30
 
