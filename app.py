@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 import auth
 import cli
 import config
+import faults
 import logs
 import models
 from errors import AppError, InternalError, error_response
@@ -159,6 +160,9 @@ def _init_request_ids(app: Flask) -> None:
     @app.after_request
     def echo_request_id(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        fault = g.get("dynamodb_fault")
+        if fault is not None:  # also when a resolver's error was rendered inside a 200 GraphQL answer
+            response.headers.setdefault("Retry-After", str(fault.retry_after))
         return response
 
 
@@ -178,6 +182,9 @@ def _init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
+        fault = faults.as_app_error(error)
+        if isinstance(fault, AppError):  # DynamoDB is down or throttling: logged in one line already
+            return error_response(fault)
         log.error("unexpected error (request %s)", g.get("request_id", "-"), exc_info=error)
         return error_response(InternalError())
 

@@ -41,6 +41,11 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "TABLE_PREFIX": (str, "relay_", "relay_"),
     "DATA_DIR": (str, ".data", ".data"),
     "SNAPSHOT_INTERVAL": (float, 2.0, 2.0),
+    # Sized for API Gateway's 29 s: even a frozen endpoint fails a call within about 15 s
+    # (3 attempts x (1 s connect + 3 s read) + backoff with jitter), well before the function times out.
+    "DYNAMODB_CONNECT_TIMEOUT": (float, 1.0, 1.0),
+    "DYNAMODB_READ_TIMEOUT": (float, 3.0, 3.0),
+    "DYNAMODB_MAX_ATTEMPTS": (int, 3, 3),
     "JWT_SECRET_KEY": (str, None, None),
     # On Lambda: the SSM SecureString that lambda_handler.py reads into JWT_SECRET_KEY.
     "JWT_SECRET_PARAMETER": (str, None, None),
@@ -129,6 +134,10 @@ def load_settings(
         settings[name] = value
     if settings["CORS_ORIGINS"] is None:
         settings["CORS_ORIGINS"] = list(DEV_CORS_ORIGINS)
+    if settings["DYNAMODB_MAX_ATTEMPTS"] < 1:
+        raise ConfigError("DYNAMODB_MAX_ATTEMPTS must be at least 1 (the first try counts)")
+    if settings["DYNAMODB_CONNECT_TIMEOUT"] <= 0 or settings["DYNAMODB_READ_TIMEOUT"] <= 0:
+        raise ConfigError("DYNAMODB_CONNECT_TIMEOUT and DYNAMODB_READ_TIMEOUT must be positive (seconds)")
     if settings["GRAPHQL_SCHEMA_ACCESS"] not in ("open", "token", "off"):
         raise ConfigError("GRAPHQL_SCHEMA_ACCESS must be open, token or off")
     if settings["TRUSTED_DOCUMENTS_ONLY"] and not settings["PERSISTED_QUERIES_FILE"]:

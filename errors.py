@@ -110,6 +110,15 @@ class UpstreamTimeout(UpstreamUnavailable):
     message = "The upstream GraphQL service did not answer in time."
 
 
+class ServiceUnavailable(AppError):
+    """DynamoDB cannot serve the request right now; the client should retry after `retry_after` seconds."""
+
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    message = "The database is unavailable right now; try again shortly."
+    retry_after = 5
+
+
 class InternalError(AppError):
     code = "INTERNAL_SERVER_ERROR"
     status = 500
@@ -126,5 +135,7 @@ def error_response(error: AppError, headers: dict[str, str] | None = None) -> Re
         body_error["requestId"] = getattr(g, "request_id", None)
     response = jsonify(body)
     response.status_code = error.status
+    if isinstance(error, ServiceUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after)
     response.headers.update(headers or {})
     return response

@@ -34,6 +34,7 @@ from graphql import (
 )
 from graphql.pyutils import is_awaitable
 
+import faults
 from bodies import json_body, parse_json
 from deadline import DeadlineExecutionContext, one_timeout
 from errors import AppError, InternalError
@@ -298,7 +299,7 @@ class GraphQLView:
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
     """Return `error` as a response error, masking anything that is not meant for clients."""
-    original = error.original_error
+    original = faults.as_app_error(error.original_error) if error.original_error else None
     formatted = error.formatted
     if isinstance(original, AppError):
         app_error = original.to_graphql()

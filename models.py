@@ -433,6 +433,10 @@ def configure(settings: Mapping[str, Any]) -> None:
             "region": settings["AWS_REGION"],
             "aws_access_key_id": access_key,
             "aws_secret_access_key": secret_key,
+            # botocore's "standard" retries: exponential backoff with jitter, throttling included.
+            "connect_timeout_seconds": settings["DYNAMODB_CONNECT_TIMEOUT"],
+            "read_timeout_seconds": settings["DYNAMODB_READ_TIMEOUT"],
+            "max_retry_attempts": settings["DYNAMODB_MAX_ATTEMPTS"] - 1,  # PynamoDB counts retries
         }
         if any(getattr(meta, name, None) != value for name, value in wanted.items()):
             for name, value in wanted.items():

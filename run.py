@@ -1,81 +1,31 @@
 """Run the backend locally: `python run.py`. Also the `app` for `flask --app run` and for Lambda.
 
 With DYNAMODB_HOST unset, an embedded DynamoDB-compatible store (moto) serves on
-127.0.0.1:DYNAMODB_PORT, and its data is kept in DATA_DIR/dynamodb.jsonl: restored at
-start, saved every SNAPSHOT_INTERVAL seconds when something changed, and at exit.
+127.0.0.1:DYNAMODB_PORT, and its data is kept in DATA_DIR (see local_data.py): every
+acknowledged write in a journal, and a snapshot of all tables every SNAPSHOT_INTERVAL
+seconds when something changed, and at exit.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import config
 from app import create_app
 
+if TYPE_CHECKING:
+    from local_data import DurableData
+
 app = create_app()
 
 
-class Snapshots:
-    """Keep the embedded store's items in a JSON Lines file across restarts."""
-
-    def __init__(self, store: Any, path: Path, interval: float) -> None:
-        self.store = store
-        self.path = path
-        self.interval = interval
-        self._saved_at_writes = -1
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-
-    def restore(self) -> int:
-        """Import the last snapshot, if there is one, and return how many items it held."""
-        import tables
-
-        tables.create_tables()
-        if not self.path.exists():
-            return 0
-        with open(self.path, encoding="utf-8") as lines:
-            count = tables.import_data(lines)
-        self._saved_at_writes = self.store.writes
-        return count
-
-    def save(self) -> None:
-        """Export every table to the snapshot file if anything was written since the last save."""
-        import tables
-
-        with self._lock:
-            writes = self.store.writes
-            if writes == self._saved_at_writes:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(self.path.name + ".partial")
-            with open(partial, "w", encoding="utf-8") as out:
-                tables.export_data(out)
-            os.replace(partial, self.path)  # atomic: a crash mid-save keeps the previous snapshot
-            self._saved_at_writes = writes
-
-    def run_in_background(self) -> None:
-        """Save periodically until the process exits, and once more at exit."""
-
-        def loop() -> None:
-            while not self._stopped.wait(self.interval):
-                self.save()
-
-        threading.Thread(target=loop, name="snapshots", daemon=True).start()
-        atexit.register(self.stop)
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self.save()
-
-
-def start_embedded_store(settings: dict[str, Any]) -> Snapshots:
+def start_embedded_store(settings: dict[str, Any]) -> DurableData:
     """Start the embedded store, restore its data and keep saving it."""
+    from local_data import DurableData
     from local_dynamodb import LocalDynamoDB
 
     store = LocalDynamoDB(port=settings["DYNAMODB_PORT"], record_operations=False)
@@ -86,11 +36,11 @@ def start_embedded_store(settings: dict[str, Any]) -> Snapshots:
             f"Cannot serve the embedded DynamoDB on 127.0.0.1:{settings['DYNAMODB_PORT']} ({error.strerror}): "
             "is another `python run.py` running? Stop it or set DYNAMODB_PORT."
         )
-    snapshots = Snapshots(store, Path(settings["DATA_DIR"]) / "dynamodb.jsonl", settings["SNAPSHOT_INTERVAL"])
-    restored = snapshots.restore()
-    snapshots.run_in_background()
-    print(f"Embedded DynamoDB on {store.url}: restored {restored} items from {snapshots.path}.")
-    return snapshots
+    data = DurableData(store, Path(settings["DATA_DIR"]), settings["SNAPSHOT_INTERVAL"])
+    restored = data.restore()
+    data.run_in_background()
+    print(f"Embedded DynamoDB on {store.url}: restored {restored} items from {data.path}.")
+    return data
 
 
 def banner(settings: dict[str, Any]) -> str:

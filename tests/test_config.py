@@ -78,6 +78,9 @@ def test_development_refuses_a_short_explicit_secret() -> None:
         ({"PORT": "http"}, "PORT: invalid literal for int()"),
         ({"GRAPHIQL": "maybe"}, "GRAPHIQL: expected true or false, got 'maybe'"),
         ({"GRAPHQL_SCHEMA_ACCESS": "public"}, "GRAPHQL_SCHEMA_ACCESS must be open, token or off"),
+        ({"DYNAMODB_MAX_ATTEMPTS": "0"}, "DYNAMODB_MAX_ATTEMPTS must be at least 1"),
+        ({"DYNAMODB_READ_TIMEOUT": "0"}, "DYNAMODB_CONNECT_TIMEOUT and DYNAMODB_READ_TIMEOUT must be positive"),
+        ({"DYNAMODB_CONNECT_TIMEOUT": "soon"}, "DYNAMODB_CONNECT_TIMEOUT: could not convert string to float"),
     ],
 )
 def test_invalid_settings_name_the_setting(environ: dict[str, str], message: str) -> None:
@@ -145,3 +148,24 @@ def test_limits_are_on_in_production_and_introspection_off() -> None:
         "GRAPHQL_INTROSPECTION": False, "GRAPHQL_REPORT_COST": False, "PERSISTED_QUERIES_FILE": None,
         "TRUSTED_DOCUMENTS_ONLY": False,
     }
+
+
+def test_dynamodb_calls_fail_within_api_gateways_29_seconds() -> None:
+    """The models' botocore limits: even a frozen endpoint ends a call well before API Gateway gives up."""
+    import models
+
+    names = ("table_name", "host", "region", "aws_access_key_id", "aws_secret_access_key", "connect_timeout_seconds",
+             "read_timeout_seconds", "max_retry_attempts")
+    saved = [(model, {name: getattr(model.Meta, name) for name in names}, model._connection) for model in models.MODELS]
+    try:
+        models.configure(settings({"APP_ENV": "production", "JWT_SECRET_KEY": "x" * 40}))
+        client_config = models.User._get_connection().connection.client.meta.config
+    finally:  # the other tests' endpoint
+        for model, meta, connection in saved:
+            for name, value in meta.items():
+                setattr(model.Meta, name, value)
+            model._connection = connection
+    limits = (client_config.connect_timeout, client_config.read_timeout, client_config.retries)
+    assert limits == (1.0, 3.0, {"total_max_attempts": 3, "mode": "standard"})
+    attempts = limits[2]["total_max_attempts"]
+    assert attempts * (limits[0] + limits[1]) + 1 + 2 < 29  # plus the standard mode's backoff between attempts

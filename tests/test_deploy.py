@@ -352,6 +352,7 @@ def test_package_holds_the_app_and_its_requirements_and_nothing_else(package: Pa
         "node_modules/",
         ".serverless/",
         "local_dynamodb.py",
+        "local_data.py",
         "serverless.yml",
         "pyproject.toml",
         "moto/",

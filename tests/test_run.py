@@ -269,8 +269,7 @@ def test_users_and_tokens_survive_a_restart(tmp_path: Path, signal_number: int, 
         assert first.stop(signal_number, group=group) == 0, first.output
     finally:
         first.kill()
-    snapshot = [json.loads(line) for line in (data_dir / "dynamodb.jsonl").read_text().splitlines()]
-    assert sorted(record["table"] for record in snapshot) == ["user_emails", "users"]
+    assert sorted(record["table"] for record in snapshot_items(data_dir / "dynamodb.jsonl")) == ["user_emails", "users"]
 
     second = RunPy(data_dir)
     try:
@@ -289,10 +288,17 @@ def test_users_and_tokens_survive_a_restart(tmp_path: Path, signal_number: int, 
         second.kill()
 
 
+def snapshot_items(path: Path) -> list[dict[str, Any]]:
+    """Return the item records of the snapshot at `path` (its first line is a header)."""
+    header, *items = (json.loads(line) for line in path.read_text().splitlines())
+    assert sorted(header) == ["snapshot"]
+    return items
+
+
 def snapshot_size(path: Path) -> int:
     """Return how many items the snapshot at `path` holds (0 if there is none yet)."""
     try:
-        return len(path.read_text().splitlines())
+        return len(snapshot_items(path))
     except FileNotFoundError:
         return 0
 
