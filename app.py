@@ -50,6 +50,10 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 
     _init_cors(app)
     auth.init_app(app)
+    if settings["HASURA_CLAIMS"] or config.hasura_enabled(settings):
+        import hasura  # only then: deployments without Hasura import none of it
+
+        hasura.init_app(app)
     _init_graphql(app)
     _init_request_ids(app)
     _init_error_handlers(app)
