@@ -61,7 +61,7 @@ def require_secret() -> None:
 def hasura_error(error: AppError, headers: dict[str, str] | None = None) -> Response:
     """Render `error` in the shape Hasura passes through to its client."""
     extensions = {"code": error.code, **error.details}
-    if error.status >= 500:
+    if isinstance(error, InternalError):  # a masked fault: the id finds its log line
         extensions["requestId"] = g.get("request_id")
     response = jsonify({"message": error.message, "extensions": extensions})
     response.status_code = error.status

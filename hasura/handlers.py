@@ -111,4 +111,4 @@ def me(session: Session) -> Profile:
 def user_created(event: Event) -> None:
     """Log the new row's name: what Hasura's Python guide does with its `user_created` trigger."""
     row = event.new or {}
-    log.info("user_created: a user named %s was added to %s.%s", row.get("name"), event.schema, event.table)
+    log.info("user_created: a user named %s was added to %s.%s", row.get("name"), event.schema, event.table_name)
