@@ -93,6 +93,7 @@ def load_keys(settings: Mapping[str, Any]) -> KeySet:
     """Return the key set of the settings, or raise ConfigError saying what to fix."""
     algorithm = settings["JWT_ALGORITHM"]
     try:
+        import cryptography  # noqa: F401  (its submodules may be cached: ask for the package itself)
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
     except ImportError:
         raise ConfigError(
@@ -143,8 +144,13 @@ def _algorithm_of(key: Any) -> str | None:
 
 
 def _describe(key: Any) -> str:
-    size = getattr(key, "key_size", None)
-    return f"({type(key).__name__.lstrip('_')}{f', {size} bits' if size else ''})"
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return f"(RSA {key.key_size} bits)"
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return f"(EC {key.curve.name})"
+    return f"({type(key).__name__})"
 
 
 def _previous_keys(value: str | None) -> list[Any]:
