@@ -150,11 +150,6 @@ def _check_token_settings(settings: dict[str, Any]) -> None:
             f"HASURA_ACTION_SECRET is only {len(secret)} characters long: use a random secret of at least "
             f"{MIN_SECRET_LENGTH} characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
-    if settings["APP_ENV"] == "production" and settings["HASURA_CLAIMS"] and not secret:
-        raise ConfigError(
-            "HASURA_CLAIMS is on but HASURA_ACTION_SECRET is not set: production needs the secret Hasura sends "
-            "to its Actions, Events and Remote Schema calls (see the README's Hasura section)"
-        )
 
 
 def hasura_enabled(settings: Mapping[str, Any]) -> bool:

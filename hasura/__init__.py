@@ -22,6 +22,12 @@ def init_app(app: Flask) -> None:
     """Add what the settings ask for: claims in access tokens; with the secret, the endpoints."""
     import config
 
+    # Checked here, not with the other settings: on Lambda the secret is read from SSM after those.
+    if app.config["APP_ENV"] == "production" and not config.hasura_enabled(app.config):
+        raise config.ConfigError(
+            "HASURA_CLAIMS is on but HASURA_ACTION_SECRET is not set: production needs the secret Hasura sends "
+            "to its Actions, Events and Remote Schema calls (see the README's Hasura section)"
+        )
     if app.config["HASURA_CLAIMS"]:
         from hasura.claims import hasura_claims
 
