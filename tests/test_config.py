@@ -112,3 +112,29 @@ def test_dotenv_is_read_without_overriding_the_environment(tmp_path: Path, monke
     loaded = load_settings()
     assert (loaded["PORT"], loaded["HOST"]) == (6123, "127.0.0.2")
     monkeypatch.delenv("PORT", raising=False)  # load_dotenv set it in os.environ
+
+
+def test_every_setting_is_in_the_readmes_configuration_table() -> None:
+    """A setting nobody can find is a setting nobody sets right: each one has its row."""
+    from support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert [name for name in config.SETTING_NAMES if not any(f"`{name}`" in row.split("|")[1] for row in rows)] == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"HASURA_CLAIMS_FORMAT": "yaml"}, "HASURA_CLAIMS_FORMAT must be json or stringified_json, got 'yaml'"),
+        ({"HASURA_CLAIMS": "maybe"}, "HASURA_CLAIMS: expected true or false, got 'maybe'"),
+        ({"HASURA_DEFAULT_ROLE": ""}, "HASURA_DEFAULT_ROLE must not be empty"),
+        ({"HASURA_SECRET_HEADER": ""}, "HASURA_SECRET_HEADER must not be empty"),
+        ({"JWT_ALGORITHM": "none"}, "JWT_ALGORITHM must be one of HS256, RS256, ES256, EdDSA, got 'none'"),
+    ],
+)
+def test_bad_hasura_and_token_settings_are_refused(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(environ)
+    assert str(raised.value) == message
