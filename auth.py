@@ -22,7 +22,7 @@ from flask_jwt_extended import (
     unset_jwt_cookies,
     verify_jwt_in_request,
 )
-from flask_jwt_extended.exceptions import CSRFError
+from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 from jwt import ExpiredSignatureError, PyJWTError
 from pynamodb.exceptions import UpdateError
 
@@ -188,7 +188,7 @@ def user_of_refresh_token(token: str) -> User:
         payload = decode_token(token)
     except ExpiredSignatureError:
         raise Unauthenticated("The token has expired; log in again.", code="TOKEN_EXPIRED") from None
-    except PyJWTError:
+    except (PyJWTError, JWTExtendedException):
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN") from None
     if payload.get("type") != "refresh":
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN")

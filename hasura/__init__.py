@@ -82,8 +82,10 @@ def _app_error(error: AppError) -> Response:
 
 @blueprint.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
+    from app import _HTTP_CODES as HTTP_CODES  # the codes the rest of the API gives these statuses
+
     status = error.code or 500
-    converted = AppError(error.description, code=error.name.upper().replace(" ", "_"))
+    converted = AppError(error.description, code=HTTP_CODES.get(status, error.name.upper().replace(" ", "_")))
     converted.status = status
     return hasura_error(converted, {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")})
 

@@ -295,6 +295,12 @@ def test_a_body_that_is_not_json_is_400_in_hasuras_shape(client: Any) -> None:
     )
 
 
+def test_http_errors_are_in_hasuras_shape_with_the_apis_codes(hasura: Hasura, app: Any) -> None:
+    too_big = {"action": {"name": "login"}, "input": {"email": "x" * app.config["MAX_CONTENT_LENGTH"]}}
+    response = hasura.action(too_big)
+    assert (response.status_code, response.get_json()["extensions"]) == (413, {"code": "PAYLOAD_TOO_LARGE"})
+
+
 def test_a_fault_in_an_action_is_a_masked_500_with_the_request_id(hasura: Hasura, caplog: Any) -> None:
     response = hasura.action({"action": {"name": "broken"}, "input": {}}, **{"X-Request-ID": "req-42"})
     assert (response.status_code, response.get_json()) == (

@@ -51,12 +51,18 @@ def test_the_right_secret_in_a_header_of_your_naming_is_let_through(settings: di
 
 
 @pytest.mark.parametrize("path", ["/hasura/actions", "/hasura/actions/login", "/hasura/events"])
-def test_without_the_secret_the_endpoints_are_404_in_development(
-    settings: dict[str, Any], _tables: None, path: str
+@pytest.mark.parametrize(
+    "changes",
+    [{"APP_ENV": "development"}, {"APP_ENV": "production", "HASURA_CLAIMS": False}],
+    ids=["development", "production"],
+)
+def test_without_the_secret_the_endpoints_are_404(
+    settings: dict[str, Any], _tables: None, path: str, changes: dict[str, Any]
 ) -> None:
+    """Fail closed: no secret, no endpoints, whatever the environment (production with claims does not start)."""
     from app import create_app
 
-    app = create_app({**settings, "APP_ENV": "development", "HASURA_ACTION_SECRET": None})
+    app = create_app({**settings, **changes, "HASURA_ACTION_SECRET": None})
     response = app.test_client().post(path, json=payload("action_login"), headers={SECRET_HEADER: "anything"})
     assert (response.status_code, response.get_json()["code"]) == (404, "NOT_FOUND")
 
