@@ -7,7 +7,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from conftest import Hasura, payload
+from hasura_support import Hasura, payload
 from support import PASSWORD, Auth
 
 import passwords
@@ -284,7 +284,7 @@ def test_bad_action_calls_get_hasura_shaped_errors(
 
 
 def test_a_body_that_is_not_json_is_400_in_hasuras_shape(client: Any) -> None:
-    from conftest import SECRET, SECRET_HEADER
+    from hasura_support import SECRET, SECRET_HEADER
 
     response = client.post(
         "/hasura/actions", data="{not json", content_type="application/json", headers={SECRET_HEADER: SECRET}

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import SECRET, SECRET_HEADER, Hasura, payload
+from hasura_support import SECRET, SECRET_HEADER, Hasura, payload
 
 from hasura.events import CLAIM_SECONDS, PROCESSED_RETENTION, Event, RetryLater, event_trigger
 from models import ProcessedEvent

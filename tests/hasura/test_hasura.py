@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import SECRET, SECRET_HEADER, Hasura, payload
+from hasura_support import SECRET, SECRET_HEADER, Hasura, payload
 from support import ROOT, TEST_SETTINGS
 
 from config import ConfigError

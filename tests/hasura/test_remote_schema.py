@@ -6,7 +6,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from conftest import SECRET, SECRET_HEADER
+from hasura_support import SECRET, SECRET_HEADER
 from support import Auth
 
 from models import User
