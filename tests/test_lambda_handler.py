@@ -317,6 +317,14 @@ def _import_handler(
             {"JWT_SECRET_PARAMETER": "/relay-api/test/missing"},
             "JWT_SECRET_PARAMETER /relay-api/test/missing: SSM answered ParameterNotFound",
         ),
+        (
+            {"JWT_SECRET_KEY": "k" * 40, "JWT_ALGORITHM": "ES256", "JWT_PRIVATE_KEY_PARAMETER": "/relay-api/t/nokey"},
+            "JWT_PRIVATE_KEY_PARAMETER /relay-api/t/nokey: SSM answered ParameterNotFound",
+        ),
+        (
+            {"JWT_SECRET_KEY": "k" * 40, "HASURA_CLAIMS": "true"},
+            "HASURA_CLAIMS is on but HASURA_ACTION_SECRET is not set: production needs the secret",
+        ),
     ],
 )
 def test_a_missing_or_weak_secret_stops_the_cold_start_with_one_line(

@@ -159,6 +159,12 @@ def test_without_hasura_claims_tokens_carry_none(settings: dict[str, Any], fresh
     assert (claims["iss"], claims["aud"], NAMESPACE in claims) == ("relay-api", "relay-api", False)
 
 
+def test_jwt_config_warns_when_tokens_carry_no_hasura_claims(settings: dict[str, Any], fresh_tables: None) -> None:
+    result = make_app(settings, HASURA_CLAIMS=False).test_cli_runner().invoke(args=["hasura-jwt-config"])
+    assert (result.exit_code, json.loads(result.stdout)["type"]) == (0, "HS256")
+    assert result.stderr == "Note: HASURA_CLAIMS is off; Hasura refuses tokens without its claims.\n"
+
+
 def test_jwt_config_needs_the_public_url_for_asymmetric_keys(settings: dict[str, Any], fresh_tables: None) -> None:
     app = make_app(settings, JWT_ALGORITHM="ES256", JWT_PRIVATE_KEY=pem_private_key("ES256"))
     result = app.test_cli_runner().invoke(args=["hasura-jwt-config"])
