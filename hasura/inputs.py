@@ -14,10 +14,11 @@ T = TypeVar("T")
 _SCALARS = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
 
 
-def parse(cls: type[T], value: Any, path: str = "") -> T:
+def parse(cls: type[T], value: Any, path: str = "", *, ignore_unknown: bool = False) -> T:
     """Return `value` as an instance of the dataclass `cls`, or raise ValidationFailed naming the field.
 
     A field's `metadata` may set `max_length` (strings and lists); fields with a default may be left out.
+    Unknown fields are refused, unless `ignore_unknown` (for Hasura's own envelopes, which may grow).
     """
     if not isinstance(value, dict):
         raise _invalid(path or "input", "must be an object")
@@ -29,9 +30,9 @@ def parse(cls: type[T], value: Any, path: str = "") -> T:
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 raise _invalid(where, "is required")
             continue
-        arguments[field.name] = _convert(_hints(cls)[field.name], value[name], where, field.metadata)
+        arguments[field.name] = _convert(_hints(cls)[field.name], value[name], where, field.metadata, ignore_unknown)
     unknown = sorted(set(value) - {field.metadata.get("name", field.name) for field in dataclasses.fields(cls)})  # type: ignore[arg-type]
-    if unknown:
+    if unknown and not ignore_unknown:
         where = f"{path}.{unknown[0]}" if path else unknown[0]
         raise _invalid(where, "is not a field of this input")
     return cls(**arguments)
@@ -64,7 +65,7 @@ def _is_union(hint: Any) -> bool:
     return typing.get_origin(hint) in (typing.Union, types.UnionType)
 
 
-def _convert(hint: Any, value: Any, where: str, metadata: Any) -> Any:
+def _convert(hint: Any, value: Any, where: str, metadata: Any, ignore_unknown: bool) -> Any:
     if _is_union(hint):
         options = [option for option in typing.get_args(hint) if option is not type(None)]
         if value is None:
@@ -76,7 +77,7 @@ def _convert(hint: Any, value: Any, where: str, metadata: Any) -> Any:
     if hint is Any:
         return value
     if dataclasses.is_dataclass(hint):
-        return parse(hint, value, where)
+        return parse(hint, value, where, ignore_unknown=ignore_unknown)
     if origin in (list, dict) or hint in (list, dict):
         expected = origin or hint
         if not isinstance(value, expected):
@@ -84,8 +85,10 @@ def _convert(hint: Any, value: Any, where: str, metadata: Any) -> Any:
         _check_length(value, where, metadata)
         (item_hint,) = typing.get_args(hint)[-1:] or (Any,)
         if expected is list:
-            return [_convert(item_hint, item, f"{where}[{index}]", {}) for index, item in enumerate(value)]
-        return {key: _convert(item_hint, item, f"{where}.{key}", {}) for key, item in value.items()}
+            return [
+                _convert(item_hint, item, f"{where}[{index}]", {}, ignore_unknown) for index, item in enumerate(value)
+            ]
+        return {key: _convert(item_hint, item, f"{where}.{key}", {}, ignore_unknown) for key, item in value.items()}
     if hint in _SCALARS:
         # bool is an int in Python, and JSON's integers are valid numbers: check exactly.
         valid = isinstance(value, hint) and not (hint is not bool and isinstance(value, bool))

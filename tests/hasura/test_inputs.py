@@ -62,3 +62,8 @@ def test_bad_input_names_the_first_bad_field(data: Any, message: str) -> None:
     with pytest.raises(ValidationFailed) as raised:
         parse(Shape, data, "input")
     assert (raised.value.message, raised.value.details["field"]) == (message, message.split(" ")[0])
+
+
+def test_unknown_fields_can_be_ignored_at_every_depth() -> None:
+    data = {**GOOD, "corners": [{"x": 1, "y": 2, "z": 3}], "colour": "red"}
+    assert parse(Shape, data, ignore_unknown=True) == Shape("tri", [Point(1.0, 2.0)], False)
