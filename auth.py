@@ -143,10 +143,10 @@ def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
 
 def authenticate(*, optional: bool = False) -> User | None:
     """Return the user of the request's access token; raise flask-jwt-extended's errors if none."""
-    for trusted_viewer in current_app.extensions.get("viewer_sources", ()):  # e.g. Hasura's remote-schema headers
-        user = trusted_viewer()
-        if user is not None:
-            return user
+    for vouched_viewer in current_app.extensions.get("viewer_sources", ()):  # e.g. Hasura's remote-schema headers
+        vouched = vouched_viewer()  # (the user, or None for nobody in particular), or None: not this source's call
+        if vouched is not None:
+            return vouched[0]
     verify_jwt_in_request(optional=optional)
     return get_current_user()
 

@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
         return
     from hasura import actions, events, handlers, remote_schema  # noqa: F401  (handlers: the built-ins)
 
-    app.extensions.setdefault("viewer_sources", []).append(remote_schema.trusted_viewer)
+    app.extensions.setdefault("viewer_sources", []).append(remote_schema.vouched_viewer)
     app.register_blueprint(blueprint)
 
 

@@ -66,8 +66,22 @@ def test_a_forwarded_authorization_header_works_as_is(client: Any, ada: dict[str
     assert ask(client, Authorization=f"Bearer {ada['token']}") == (200, ADA)
 
 
-def test_an_unknown_user_id_falls_back_to_the_token(client: Any, ada: dict[str, str]) -> None:
-    headers = {SECRET_HEADER: SECRET, "X-Hasura-User-Id": "3f1c0b1e-0000-4000-8000-000000000000"}
+@pytest.mark.parametrize("user_id", [None, "3f1c0b1e-0000-4000-8000-000000000000"], ids=["no user", "unknown user"])
+def test_with_the_secret_and_no_user_hasura_itself_may_introspect_but_has_no_viewer(
+    client: Any, user_id: str | None
+) -> None:
+    """Hasura introspects a remote schema with its configured headers when it adds it: that must work."""
+    headers = {SECRET_HEADER: SECRET, "X-Hasura-Role": "admin", **({"X-Hasura-User-Id": user_id} if user_id else {})}
+    response = client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"}, headers=headers)
+    introspected = {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+    assert (response.status_code, response.get_json()) == (200, introspected)
     status, body = ask(client, **headers)
-    assert (status, body["errors"][0]["extensions"]) == (401, {"code": "UNAUTHENTICATED"})
+    assert (status, body["data"], [error["extensions"] for error in body["errors"]]) == (
+        200, {"viewer": None}, [{"code": "UNAUTHENTICATED"}]
+    )
+
+
+def test_with_the_secret_and_no_known_user_a_forwarded_token_decides(client: Any, ada: dict[str, str]) -> None:
+    headers = {SECRET_HEADER: SECRET, "X-Hasura-User-Id": "3f1c0b1e-0000-4000-8000-000000000000"}
     assert ask(client, **headers, Authorization=f"Bearer {ada['token']}") == (200, ADA)
+    assert ask(client, **{SECRET_HEADER: SECRET}, Authorization=f"Bearer {ada['token']}") == (200, ADA)
