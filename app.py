@@ -7,7 +7,7 @@ import hmac
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -53,6 +53,10 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 
     _init_cors(app)
     auth.init_app(app)
+    if settings["HASURA_CLAIMS"] or config.hasura_enabled(settings):
+        import hasura  # only then: deployments without Hasura import none of it
+
+        hasura.init_app(app)
     _init_graphql(app)
     if app.config["UPSTREAM_GRAPHQL_URL"]:
         import proxy  # only then: httpx and the client stay off every other cold start
@@ -79,6 +83,15 @@ def _init_cors(app: Flask) -> None:
         expose_headers=["X-Request-ID", "WWW-Authenticate"],
         max_age=600,
     )
+
+
+def _hasura_secret_check(settings: Mapping[str, Any]) -> Callable[[], bool] | None:
+    """Return the check that lets Hasura introspect /graphql (a Remote Schema) with introspection off."""
+    if not config.hasura_enabled(settings):
+        return None
+    from hasura import has_valid_secret
+
+    return has_valid_secret
 
 
 def _init_graphql(app: Flask) -> None:
@@ -126,6 +139,7 @@ def _init_graphql(app: Flask) -> None:
         report_cost=settings["GRAPHQL_REPORT_COST"],
         persisted=persisted,
         trusted_documents_only=settings["TRUSTED_DOCUMENTS_ONLY"],
+        may_introspect=_hasura_secret_check(settings),
     )
     app.add_url_rule("/graphql", "graphql", view, methods=["GET", "POST"])
 

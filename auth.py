@@ -21,8 +21,8 @@ from flask_jwt_extended import (
     unset_jwt_cookies,
     verify_jwt_in_request,
 )
-from flask_jwt_extended.exceptions import CSRFError
-from jwt import PyJWTError
+from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
+from jwt import ExpiredSignatureError, PyJWTError
 from pynamodb.exceptions import UpdateError
 
 import passwords
@@ -40,9 +40,15 @@ _SCHEME = re.compile(r"^\s*(bearer|jwt)\s+", re.IGNORECASE)
 def init_app(app: Flask) -> None:
     """Configure flask-jwt-extended from our settings and add the auth endpoints."""
     cookies = app.config["AUTH_COOKIES"]
+    algorithm = app.config["JWT_ALGORITHM"]
     app.config.update(
-        JWT_ALGORITHM="HS256",
-        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_ALGORITHM=algorithm,
+        JWT_DECODE_ALGORITHMS=[algorithm],
+        # Tokens carry `iss` and `aud`, and a token without ours is refused (RFC 8725, Hasura's audience check).
+        JWT_ENCODE_ISSUER=app.config["JWT_ISSUER"],
+        JWT_DECODE_ISSUER=app.config["JWT_ISSUER"],
+        JWT_ENCODE_AUDIENCE=app.config["JWT_AUDIENCE"],
+        JWT_DECODE_AUDIENCE=app.config["JWT_AUDIENCE"],
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=app.config["ACCESS_TOKEN_EXPIRES"]),
         JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=app.config["REFRESH_TOKEN_EXPIRES"]),
         JWT_TOKEN_LOCATION=["headers", "cookies"] if cookies else ["headers"],
@@ -55,6 +61,10 @@ def init_app(app: Flask) -> None:
         JWT_REFRESH_COOKIE_PATH="/",
     )
     jwt.init_app(app)
+    if algorithm != "HS256":
+        import signing  # imports cryptography: only deployments that sign asymmetrically pay for it
+
+        signing.init_app(app)
     # flask-jwt-extended registers its own CSRF handler; a failed double submit is a 403.
     app.register_error_handler(CSRFError, lambda error: error_response(Forbidden(str(error), code="CSRF_FAILED")))
     app.wsgi_app = AuthorizationSchemes(app.wsgi_app)  # type: ignore[method-assign]
@@ -126,8 +136,59 @@ def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
 
 def authenticate(*, optional: bool = False) -> User | None:
     """Return the user of the request's access token; raise flask-jwt-extended's errors if none."""
+    for vouched_viewer in current_app.extensions.get("viewer_sources", ()):  # e.g. Hasura's remote-schema headers
+        vouched = vouched_viewer()  # (the user, or None for nobody in particular), or None: not this source's call
+        if vouched is not None:
+            return vouched[0]
     verify_jwt_in_request(optional=optional)
     return get_current_user()
+
+
+def create_tokens(user: User, *, refresh: bool = True) -> dict[str, str]:
+    """Return a new access token for `user`, and a refresh token unless `refresh` is False."""
+    claims = {"ver": user.token_version}
+    access_claims = dict(claims)
+    for extra_claims in current_app.extensions.get("access_token_claims", ()):  # e.g. Hasura's claims
+        access_claims.update(extra_claims(user))
+    tokens = {"access_token": create_access_token(identity=user.id, additional_claims=access_claims)}
+    if refresh:
+        tokens["refresh_token"] = create_refresh_token(identity=user.id, additional_claims=claims)
+    return tokens
+
+
+def register(email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Create a user, or raise ValidationFailed or EmailTaken; shared by /signup and Hasura's signup."""
+    user = User(email=email, first_name=first_name, last_name=last_name)
+    user.password = password
+    user.save()
+    return user
+
+
+def check_credentials(email: str, password: str) -> User:
+    """Return the user with this email and password, or raise INVALID_CREDENTIALS; shared by every login."""
+    user = User.find_by_email(email)
+    # Without a user, verify against a dummy hash: a wrong email takes as long as a wrong password.
+    if not passwords.verify_password(user.password if user else None, password) or user is None:
+        raise Unauthenticated("The email or password is incorrect.", code="INVALID_CREDENTIALS")
+    if passwords.needs_rehash(user.password):
+        _upgrade_hash(user, password)
+    return user
+
+
+def user_of_refresh_token(token: str) -> User:
+    """Return the user of a refresh token passed as a value, checked as /refresh checks its token."""
+    try:
+        payload = decode_token(token)
+    except ExpiredSignatureError:
+        raise Unauthenticated("The token has expired; log in again.", code="TOKEN_EXPIRED") from None
+    except (PyJWTError, JWTExtendedException):
+        raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN") from None
+    if payload.get("type") != "refresh":
+        raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN")
+    user, revoked = load_token_subject(payload["sub"], payload["jti"])
+    if revoked or user is None or payload.get("ver", 0) != user.token_version:
+        raise Unauthenticated("The token has been revoked; log in again.", code="TOKEN_REVOKED")
+    return user
 
 
 def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *, refresh: bool = True) -> Response:
@@ -135,10 +196,7 @@ def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *
 
     In cookie mode the tokens go in httpOnly cookies and stay out of the body.
     """
-    claims = {"ver": user.token_version}
-    tokens = {"access_token": create_access_token(identity=user.id, additional_claims=claims)}
-    if refresh:
-        tokens["refresh_token"] = create_refresh_token(identity=user.id, additional_claims=claims)
+    tokens = create_tokens(user, refresh=refresh)
     cookies = current_app.config["AUTH_COOKIES"]
     body = {**response_body, "token_type": "Bearer", "expires_in": current_app.config["ACCESS_TOKEN_EXPIRES"]}
     response = jsonify(body if cookies else {**body, **tokens})
@@ -156,13 +214,12 @@ def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *
 @blueprint.post("/signup")
 def signup() -> Response:
     body = json_body()
-    user = User(
-        email=_field(body, "email"),
-        first_name=_field(body, "firstName", required=False, max_length=MAX_NAME_LENGTH),
-        last_name=_field(body, "lastName", required=False, max_length=MAX_NAME_LENGTH),
+    user = register(
+        _field(body, "email"),
+        _field(body, "password"),
+        _field(body, "firstName", required=False, max_length=MAX_NAME_LENGTH),
+        _field(body, "lastName", required=False, max_length=MAX_NAME_LENGTH),
     )
-    user.password = _field(body, "password")
-    user.save()
     return issue_tokens(user, {"user": user_json(user)}, status=201)
 
 
@@ -171,13 +228,7 @@ def login() -> Response:
     body = json_body()
     email = _field(body, "email")
     password = _field(body, "password", max_length=passwords.MAX_LENGTH)
-    user = User.find_by_email(email)
-    # Without a user, verify against a dummy hash: a wrong email takes as long as a wrong password.
-    if not passwords.verify_password(user.password if user else None, password) or user is None:
-        raise Unauthenticated("The email or password is incorrect.", code="INVALID_CREDENTIALS")
-    if passwords.needs_rehash(user.password):
-        _upgrade_hash(user, password)
-    return issue_tokens(user, {})
+    return issue_tokens(check_credentials(email, password), {})
 
 
 @blueprint.post("/refresh")

@@ -18,7 +18,10 @@ from errors import AppError
 
 def init_app(app: Flask) -> None:
     """Add the commands to `app`."""
-    for command in (create_tables, create_user, export_data, import_data, graphql_schema, persist_queries):
+    for command in (
+        create_tables, create_user, set_roles, export_data, import_data, graphql_schema, persist_queries,
+        hasura_jwt_config,
+    ):
         app.cli.add_command(command)
 
 
@@ -67,6 +70,43 @@ def create_user(email: str, first_name: str, last_name: str, password: str, role
     user.password = password
     user.save()
     click.echo(f"Created user {user.email} ({user.id}).")
+
+
+@click.command("set-roles")
+@click.argument("email")
+@click.argument("roles", nargs=-1, required=True)
+@_fail_clearly
+def set_roles(email: str, roles: tuple[str, ...]) -> None:
+    """Replace the roles of the user with EMAIL (Hasura's allowed roles in its next tokens)."""
+    from errors import NotFound, ValidationFailed
+    from models import User
+
+    cleaned = list(dict.fromkeys(role.strip() for role in roles))
+    if not all(cleaned):
+        raise ValidationFailed("A role must not be empty.")
+    user = User.find_by_email(email)
+    if user is None:
+        raise NotFound(f"No user has the email {email}.")
+    user.update(actions=[User.roles.set(cleaned)], condition=User.id.exists())
+    click.echo(f"{user.email} ({user.id}) now has the roles: {', '.join(cleaned)}.")
+
+
+@click.command("hasura-jwt-config")
+@click.option("--url", help="The public base URL of this API (for jwk_url, with asymmetric keys).")
+@with_appcontext
+def hasura_jwt_config(url: str | None) -> None:
+    """Print the HASURA_GRAPHQL_JWT_SECRET value that makes Hasura trust our tokens."""
+    import json
+
+    from hasura.claims import jwt_config
+
+    settings = current_app.config
+    if settings["JWT_ALGORITHM"] != "HS256" and not url:
+        raise click.UsageError(f"JWT_ALGORITHM={settings['JWT_ALGORITHM']}: give --url, the API's public base URL")
+    if not settings["HASURA_CLAIMS"]:
+        click.echo("Note: HASURA_CLAIMS is off; Hasura refuses tokens without its claims.", err=True)
+    jwk_url = url.rstrip("/") + "/.well-known/jwks.json" if url else None
+    click.echo(json.dumps(jwt_config(settings, jwk_url), separators=(",", ":")))
 
 
 @click.command("export-data")

@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production", "test")
+JWT_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
+HASURA_CLAIMS_FORMATS = ("json", "stringified_json")
 MIN_SECRET_LENGTH = 32
 LOCAL_CREDENTIALS = ("local", "local")  # local servers accept any key; botocore insists on one
 
@@ -87,6 +89,25 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "UPSTREAM_ROLE": (str, "user", "user"),
     "UPSTREAM_TIMEOUT": (float, 10.0, 10.0),
     "RELOAD": (_bool, True, False),
+    # Every token carries `iss` and `aud`, and every token's are checked (RFC 8725; Hasura's `issuer`, `audience`).
+    "JWT_ISSUER": (str, "relay-api", "relay-api"),
+    "JWT_AUDIENCE": (str, "relay-api", "relay-api"),
+    # HS256 signs with JWT_SECRET_KEY; the others with JWT_PRIVATE_KEY (PEM), public keys at /.well-known/jwks.json.
+    "JWT_ALGORITHM": (str, "HS256", "HS256"),
+    "JWT_PRIVATE_KEY": (str, None, None),
+    # On Lambda: the SSM SecureString that lambda_handler.py reads into JWT_PRIVATE_KEY.
+    "JWT_PRIVATE_KEY_PARAMETER": (str, None, None),
+    # PEM public keys of retired private keys, still served and accepted until their tokens expire.
+    "JWT_PREVIOUS_PUBLIC_KEYS": (str, None, None),
+    # Hasura: claims in access tokens, and the Actions/Events endpoints (enabled by setting the secret).
+    "HASURA_CLAIMS": (_bool, False, False),
+    "HASURA_CLAIMS_NAMESPACE": (str, "https://hasura.io/jwt/claims", "https://hasura.io/jwt/claims"),
+    "HASURA_CLAIMS_FORMAT": (str, "json", "json"),
+    "HASURA_DEFAULT_ROLE": (str, "user", "user"),
+    "HASURA_ACTION_SECRET": (str, None, None),
+    # On Lambda: the SSM SecureString that lambda_handler.py reads into HASURA_ACTION_SECRET.
+    "HASURA_ACTION_SECRET_PARAMETER": (str, None, None),
+    "HASURA_SECRET_HEADER": (str, "X-Hasura-Action-Secret", "X-Hasura-Action-Secret"),
 }
 SETTING_NAMES = ("APP_ENV", *_SETTINGS)
 _LIMITS = (
@@ -145,6 +166,7 @@ def load_settings(
     for name in _LIMITS:
         if settings[name] <= 0:
             raise ConfigError(f"{name} must be positive, got {settings[name]}")
+    _check_token_settings(settings)
     _check_upstream(settings)
     return settings
 
@@ -191,6 +213,33 @@ def _check_url(name: str, url: str | None, *, https: bool) -> None:
     loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
     if https and parts.scheme != "https" and not loopback:
         raise ConfigError(f"{name} must use https in production: the service identity travels with every request")
+
+
+def _check_token_settings(settings: dict[str, Any]) -> None:
+    """Refuse token and Hasura settings that would issue tokens nobody can check, or open Hasura's doors."""
+    for name in ("JWT_ISSUER", "JWT_AUDIENCE"):
+        if not settings[name]:
+            raise ConfigError(f"{name} must not be empty: every token carries it and every token is checked for it")
+    if settings["JWT_ALGORITHM"] not in JWT_ALGORITHMS:
+        allowed = ", ".join(JWT_ALGORITHMS)
+        raise ConfigError(f"JWT_ALGORITHM must be one of {allowed}, got {settings['JWT_ALGORITHM']!r}")
+    if settings["HASURA_CLAIMS_FORMAT"] not in HASURA_CLAIMS_FORMATS:
+        got = settings["HASURA_CLAIMS_FORMAT"]
+        raise ConfigError(f"HASURA_CLAIMS_FORMAT must be json or stringified_json, got {got!r}")
+    for name in ("HASURA_CLAIMS_NAMESPACE", "HASURA_DEFAULT_ROLE", "HASURA_SECRET_HEADER"):
+        if not settings[name]:
+            raise ConfigError(f"{name} must not be empty")
+    secret = settings["HASURA_ACTION_SECRET"]
+    if secret and len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"HASURA_ACTION_SECRET is only {len(secret)} characters long: use a random secret of at least "
+            f"{MIN_SECRET_LENGTH} characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
+def hasura_enabled(settings: Mapping[str, Any]) -> bool:
+    """Say whether the Hasura endpoints are served: only with HASURA_ACTION_SECRET, so never without it."""
+    return bool(settings["HASURA_ACTION_SECRET"])
 
 
 def jwt_secret(settings: Mapping[str, Any]) -> str:

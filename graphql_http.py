@@ -163,6 +163,7 @@ class GraphQLView:
         report_cost: bool = False,
         persisted: PersistedDocuments | None = None,
         trusted_documents_only: bool = False,
+        may_introspect: Callable[[], bool] | None = None,
     ) -> None:
         self.schema = schema
         self.context = context
@@ -175,6 +176,13 @@ class GraphQLView:
         rules = [*specified_rules] if introspection else [*specified_rules, NoIntrospection]
         # Without introspection, "Did you mean ...?" would spell the schema out one guess at a time.
         self.documents = DocumentCache(schema, rules, cache_size, self.limits, hide_suggestions=not introspection)
+        # With introspection off, a trusted caller (Hasura adding us as a Remote Schema) may still introspect.
+        self.may_introspect = None if introspection else may_introspect
+        self.introspective_documents = (
+            DocumentCache(schema, [*specified_rules], cache_size, self.limits, hide_suggestions=False)
+            if self.may_introspect
+            else self.documents
+        )
         self.execution_context_class = type(
             "DeadlineExecutionContext", (DeadlineExecutionContext,), {"timeout": timeout}
         )
@@ -224,6 +232,8 @@ class GraphQLView:
                 )
             if params.query is None:
                 raise _request_error("The query parameter must be a non-empty string.", "BAD_REQUEST")
+            if self.may_introspect and self.may_introspect():
+                return self.introspective_documents.get(params.query), False
             return self.documents.get(params.query), False
         if params.sha256 is not None and params.query is not None and sha256_of(params.query) != params.sha256:
             raise _request_error("The sha256Hash is not the SHA-256 of the query text.", "BAD_REQUEST")

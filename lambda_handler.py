@@ -1,7 +1,7 @@
 """The AWS Lambda entry point (`lambda_handler.handler`): API Gateway events to the WSGI app.
 
 Imported by the Lambda runtime (the cold start), it reads the configuration once,
-fetches the JWT secret from SSM Parameter Store if JWT_SECRET_PARAMETER names one, and
+fetches the secrets from SSM Parameter Store that the *_PARAMETER settings name, and
 builds the app (run.py's). It sends no DynamoDB request and creates no table: PynamoDB
 connects on the first event. A configuration error ends the cold start with one log
 line saying what to fix.
@@ -41,27 +41,55 @@ def make_handler(wsgi_app: Callable[..., Any]) -> Handler:
     return handler
 
 
-def load_jwt_secret(environ: Any = os.environ) -> None:
-    """Put the SecureString named by JWT_SECRET_PARAMETER into JWT_SECRET_KEY, unless that is set."""
+# Each secret setting, and the setting that names the SSM SecureString to read it from on Lambda.
+SECRET_PARAMETERS = {
+    "JWT_SECRET_KEY": "JWT_SECRET_PARAMETER",
+    "JWT_PRIVATE_KEY": "JWT_PRIVATE_KEY_PARAMETER",
+    "HASURA_ACTION_SECRET": "HASURA_ACTION_SECRET_PARAMETER",
+}
+# Without its parameter this feature is off (fail closed): the Hasura endpoints answer 404.
+OPTIONAL_SECRETS = {"HASURA_ACTION_SECRET"}
+
+
+def load_secrets(environ: Any = os.environ) -> None:
+    """Put the SecureStrings named by the *_PARAMETER settings into their settings, unless those are set.
+
+    One GetParameters call reads them all: a cold start pays one round trip however many there are.
+    """
     settings = load_settings(environ=environ)
-    name = settings["JWT_SECRET_PARAMETER"]
-    if not name or settings["JWT_SECRET_KEY"]:
+    wanted: dict[str, str] = {}  # parameter name -> setting
+    for setting, parameter in SECRET_PARAMETERS.items():
+        if not settings[parameter] or settings[setting]:
+            continue
+        if setting == "JWT_PRIVATE_KEY" and settings["JWT_ALGORITHM"] == "HS256":
+            continue  # HS256 signs with JWT_SECRET_KEY: no private key to read
+        wanted[settings[parameter]] = setting
+    if not wanted:
         return
     import botocore.session
     from botocore.exceptions import BotoCoreError, ClientError
 
+    names = ", ".join(f"{SECRET_PARAMETERS[setting]} {name}" for name, setting in wanted.items())
     try:
         # Credentials come from the environment: on Lambda, the role's temporary keys.
         client = botocore.session.get_session().create_client("ssm", region_name=settings["AWS_REGION"])
-        environ["JWT_SECRET_KEY"] = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        response = client.get_parameters(Names=list(wanted), WithDecryption=True)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
-        raise ConfigError(
-            f"JWT_SECRET_PARAMETER {name}: SSM answered {code}; create it as a SecureString "
-            "(see the README's Deploy to AWS) and let the function's role read it"
-        ) from None
+        raise ConfigError(f"{names}: SSM answered {code}; let the function's role read them") from None
     except BotoCoreError as error:
-        raise ConfigError(f"JWT_SECRET_PARAMETER {name}: cannot read it from SSM: {error}") from None
+        raise ConfigError(f"{names}: cannot read them from SSM: {error}") from None
+    for parameter in response["Parameters"]:
+        environ[wanted[parameter["Name"]]] = parameter["Value"]
+    for name in response.get("InvalidParameters", []):
+        setting = wanted[name]
+        if setting in OPTIONAL_SECRETS:
+            log.warning("%s %s does not exist: %s is not set", SECRET_PARAMETERS[setting], name, setting)
+            continue
+        raise ConfigError(
+            f"{SECRET_PARAMETERS[setting]} {name}: SSM answered ParameterNotFound; create it as a SecureString "
+            "(see the README's Deploy to AWS) and let the function's role read it"
+        )
 
 
 def cold_start() -> Handler:
@@ -76,7 +104,7 @@ def cold_start() -> Handler:
     # them out of every later collection too.
     gc.disable()
     try:
-        load_jwt_secret()
+        load_secrets()
         from run import app
     except ConfigError as error:
         log.critical("%s", error)

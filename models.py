@@ -417,7 +417,24 @@ def load_token_subject(user_id: str, jti: str) -> tuple[User | None, bool]:
     return user, bool(found[revoked_tokens])
 
 
-MODELS: tuple[type[Model], ...] = (User, UserEmail, RevokedToken, Todo)
+class ProcessedEvent(Model):
+    """A Hasura event claimed by the delivery running its handler (`claim`), or processed (no `claim`).
+
+    Claimed with a conditional put, so two deliveries of one event run its handler once; a claim
+    expires at `claimed_until`, a processed event by DynamoDB's TTL (see hasura/events.py).
+    """
+
+    class Meta:
+        table_name = "processed_events"
+
+    id = UnicodeAttribute(hash_key=True)
+    trigger = UnicodeAttribute()
+    claim = UnicodeAttribute(null=True)
+    claimed_until = NumberAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (User, UserEmail, RevokedToken, Todo, ProcessedEvent)
 TABLE_NAMES = {model: model.Meta.table_name for model in MODELS}  # without the prefix
 
 

@@ -219,8 +219,8 @@ def run_once(
         **served,
         "start_to_ready_ms": (ready - started) * 1000,
         "import_and_first_ms": imported["import_ms"] + served["first_event_ms"],
-        "dynamodb_before": [op for op in before_first_event if op != "GetParameter"],
-        "ssm_before": before_first_event.count("GetParameter"),
+        "dynamodb_before": [op for op in before_first_event if op != "GetParameters"],
+        "ssm_before": before_first_event.count("GetParameters"),
         "dynamodb_first_event": store.operations[len(before_first_event) :],
     }
 
@@ -248,7 +248,7 @@ def report(label: str, runs: list[dict[str, Any]]) -> None:
     before = {tuple(run["dynamodb_before"]) for run in runs}
     during = {tuple(run["dynamodb_first_event"]) for run in runs}
     print(f"DynamoDB requests before the first event: {', '.join(map(str, before)) or 'none'}", end="")
-    print(f" (and {runs[0]['ssm_before']} SSM GetParameter for the secret)")
+    print(f" (and {runs[0]['ssm_before']} SSM GetParameters for the secrets)")
     print(f"DynamoDB requests serving the first event: {', '.join(' '.join(ops) for ops in during)}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,16 @@ import pytest
 from support import TEST_SETTINGS, Auth, Live, Recorder, clear_tables, serve_wsgi
 
 from local_dynamodb import LocalDynamoDB
+
+
+@pytest.fixture(autouse=True)
+def _root_logger() -> Iterator[None]:
+    """Undo what a production app does to the root logger (JSON lines on stdout) after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -26,10 +26,11 @@ def claims_of(token: str) -> dict[str, Any]:
 
 
 def forge(app: Any, secret: str | None = None, algorithm: str = "HS256", **claims: Any) -> str:
-    """Return a token signed like ours unless told otherwise."""
+    """Return a token signed like ours unless told otherwise; a claim given as None is left out."""
     now = int(time.time())
     payload = {"jti": str(uuid.uuid4()), "type": "access", "fresh": False, "iat": now, "nbf": now,
-               "exp": now + 600, "ver": 0, **claims}
+               "exp": now + 600, "ver": 0, "iss": app.config["JWT_ISSUER"], "aud": app.config["JWT_AUDIENCE"], **claims}
+    payload = {name: value for name, value in payload.items() if value is not None}
     with warnings.catch_warnings():  # PyJWT warns that our 47-byte test key is short for HS512
         warnings.simplefilter("ignore")
         return pyjwt.encode(payload, secret or app.config["JWT_SECRET_KEY"], algorithm=algorithm)
@@ -147,6 +148,7 @@ def test_login_returns_tokens_the_original_client_reads(client: Any, auth: Auth)
     access, refresh = claims_of(body["access_token"]), claims_of(body["refresh_token"])
     assert (access["sub"], access["type"], access["exp"] - access["iat"]) == (user_id, "access", 15 * 60)
     assert (refresh["sub"], refresh["type"], refresh["exp"] - refresh["iat"]) == (user_id, "refresh", 30 * 86400)
+    assert [(claims["iss"], claims["aud"]) for claims in (access, refresh)] == [("relay-api", "relay-api")] * 2
 
 
 def test_wrong_email_and_wrong_password_get_the_same_answer(client: Any, auth: Auth, monkeypatch: Any) -> None:
@@ -253,12 +255,17 @@ def _bad_tokens(app: Any, auth: Auth) -> dict[str, tuple[str, str]]:
         "unknown-user": (f"Bearer {forge(app, sub=str(uuid.uuid4()))}", "TOKEN_REVOKED"),
         "old-token-version": (f"Bearer {forge(app, sub=user_id, ver=-1)}", "TOKEN_REVOKED"),
         "no-subject": (f"Bearer {forge(app)}", "INVALID_TOKEN"),
+        "no-issuer": (f"Bearer {forge(app, sub=user_id, iss=None)}", "INVALID_TOKEN"),
+        "other-issuer": (f"Bearer {forge(app, sub=user_id, iss='someone-else')}", "INVALID_TOKEN"),
+        "no-audience": (f"Bearer {forge(app, sub=user_id, aud=None)}", "INVALID_TOKEN"),
+        "other-audience": (f"Bearer {forge(app, sub=user_id, aud='another-api')}", "INVALID_TOKEN"),
     }
 
 
 BAD_TOKEN_NAMES = [
     "garbage", "other-scheme", "no-token", "tampered-payload", "tampered-signature", "other-secret", "alg-none",
     "hs512", "expired", "refresh-as-access", "unknown-user", "old-token-version", "no-subject",
+    "no-issuer", "other-issuer", "no-audience", "other-audience",
 ]
 
 

@@ -1,4 +1,4 @@
-"""The `flask --app run` commands: create-tables, create-user, export-data, import-data, graphql-schema."""
+"""The `flask --app run` commands: create-tables, create-user, set-roles, export-data, import-data, graphql-schema."""
 
 from __future__ import annotations
 
@@ -113,6 +113,34 @@ def test_create_user_with_a_taken_email_fails_in_one_line(runner: Any, auth: Any
 
     assert (result.exit_code, result.stderr) == (1, "Error: A user with email me@example.com already exists.\n")
     assert "Traceback" not in result.output
+    assert all_items() == before
+
+
+def test_set_roles_replaces_the_roles_in_the_order_given(runner: Any, auth: Any) -> None:
+    """Roles are data on the user, set by an operator (Hasura claims list them: tests/hasura/test_claims.py)."""
+    auth.signup("me@example.com")
+    result = runner.invoke(args=["set-roles", " ME@example.com", "editor", "admin", "editor"])
+    user = models.User.find_by_email("me@example.com")
+    assert user is not None
+    assert (result.exit_code, result.output) == (0, f"me@example.com ({user.id}) now has the roles: editor, admin.\n")
+    assert user.roles == ["editor", "admin"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "status", "error"),
+    [
+        pytest.param(["nobody@example.com", "admin"], 1, "Error: No user has the email nobody@example.com.", id="who"),
+        pytest.param(["me@example.com", "admin", " "], 1, "Error: A role must not be empty.", id="blank role"),
+        pytest.param(["me@example.com"], 2, "Error: Missing argument 'ROLES...'.", id="no role"),
+    ],
+)
+def test_set_roles_refuses_bad_input_and_changes_nothing(
+    runner: Any, auth: Any, arguments: list[str], status: int, error: str
+) -> None:
+    auth.signup("me@example.com")
+    before = all_items()
+    result = runner.invoke(args=["set-roles", *arguments])
+    assert (result.exit_code, result.stderr.strip().splitlines()[-1]) == (status, error)
     assert all_items() == before
 
 

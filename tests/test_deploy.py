@@ -332,6 +332,8 @@ def test_package_holds_the_app_and_its_requirements_and_nothing_else(package: Pa
         "models.py",
         "schema.py",
         "graphene_pynamo/__init__.py",
+        "hasura/__init__.py",
+        "hasura/events.py",
         "apig_wsgi/__init__.py",
         "flask/__init__.py",
         "pynamodb/__init__.py",
@@ -360,6 +362,8 @@ def test_package_holds_the_app_and_its_requirements_and_nothing_else(package: Pa
         "boto3/",
         "botocore/data/s3/",
         "graphene/tests/",
+        "hasura/metadata/",
+        "cryptography/",  # HS256 deployments must not pay PyJWT's import of it at every cold start
     ):
         assert not any(name.startswith(unwanted) for name in names), unwanted
     # Lambda's /var/task is read-only: each module needs bytecode that stays valid there.
@@ -418,9 +422,11 @@ def test_template_tables_and_role_match_the_models(template: dict[str, Any]) -> 
     actions, granted = dynamodb_grants(role)
     assert actions == DYNAMODB_ACTIONS
     assert granted == expected_grants(table_ids(resources, TEMPLATE_PREFIX))
-    ssm = [statement for statement in role if statement["Action"] == ["ssm:GetParameter"]]
+    ssm = [statement for statement in role if statement["Action"] == ["ssm:GetParameters"]]
     assert len(ssm) == 1
-    assert ssm[0]["Resource"]["Fn::Join"][1][-1] == f":parameter/{SERVICE}/{STAGE}/jwt-secret"
+    assert [resource["Fn::Join"][1][-1] for resource in ssm[0]["Resource"]] == [
+        f":parameter/{SERVICE}/{STAGE}/{name}" for name in ("jwt-secret", "jwt-private-key", "hasura-action-secret")
+    ]
 
 
 def test_template_function_settings(template: dict[str, Any]) -> None:
@@ -433,6 +439,11 @@ def test_template_function_settings(template: dict[str, Any]) -> None:
         "APP_ENV": "production",
         "TABLE_PREFIX": TEMPLATE_PREFIX,
         "JWT_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-secret",
+        "JWT_ALGORITHM": "HS256",
+        "JWT_PRIVATE_KEY_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-private-key",
+        "JWT_PREVIOUS_PUBLIC_KEYS": "",
+        "HASURA_CLAIMS": "false",
+        "HASURA_ACTION_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/hasura-action-secret",
         "CORS_ORIGINS": "",
         "GRAPHIQL": "false",
         "LOG_LEVEL": "INFO",
@@ -620,7 +631,7 @@ def test_packaged_handler_serves_http_api_and_rest_api_events(
         try:
             function_process = PackagedFunction(process)
             started = function_process.read()
-            assert dynamodb.operations == ["GetParameter"]  # the secret; no DynamoDB request at import
+            assert dynamodb.operations == ["GetParameters"]  # the secrets; no DynamoDB request at import
             assert started["flask"].startswith(str(unpacked))
             assert not [entry for entry in started["path"] if "site-packages" in entry]
 
@@ -636,7 +647,7 @@ def test_packaged_handler_serves_http_api_and_rest_api_events(
         stderr.seek(0)
         assert stderr.read() == ""
 
-    used = set(dynamodb.operations) - {"GetParameter", "TransactWriteItems"}
+    used = set(dynamodb.operations) - {"GetParameters", "TransactWriteItems"}
     assert {"CreateTable", "DescribeTable", "UpdateTimeToLive"}.isdisjoint(used)
     assert {f"dynamodb:{operation}" for operation in used} <= DYNAMODB_ACTIONS
     for line in function_process.log_lines:  # whatever was logged is JSON, one object a line

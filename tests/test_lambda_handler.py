@@ -20,7 +20,7 @@ import pytest
 from support import PASSWORD, ROOT
 
 import logs
-from lambda_handler import load_jwt_secret, make_handler
+from lambda_handler import load_secrets, make_handler
 from local_dynamodb import LocalDynamoDB
 
 EVENTS = Path(__file__).resolve().parent / "events"
@@ -317,6 +317,14 @@ def _import_handler(
             {"JWT_SECRET_PARAMETER": "/relay-api/test/missing"},
             "JWT_SECRET_PARAMETER /relay-api/test/missing: SSM answered ParameterNotFound",
         ),
+        (
+            {"JWT_SECRET_KEY": "k" * 40, "JWT_ALGORITHM": "ES256", "JWT_PRIVATE_KEY_PARAMETER": "/relay-api/t/nokey"},
+            "JWT_PRIVATE_KEY_PARAMETER /relay-api/t/nokey: SSM answered ParameterNotFound",
+        ),
+        (
+            {"JWT_SECRET_KEY": "k" * 40, "HASURA_CLAIMS": "true"},
+            "HASURA_CLAIMS is on but HASURA_ACTION_SECRET is not set: production needs the secret",
+        ),
     ],
 )
 def test_a_missing_or_weak_secret_stops_the_cold_start_with_one_line(
@@ -344,7 +352,7 @@ def _put_secret(url: str, name: str, value: str) -> None:
 def test_the_cold_start_reads_the_secret_from_ssm_and_sends_no_dynamodb_request(
     tmp_path: Path, dynamodb: LocalDynamoDB
 ) -> None:
-    """GIVEN the secret in SSM WHEN Lambda imports the handler THEN the app has it, after one GetParameter only."""
+    """GIVEN the secret in SSM WHEN Lambda imports the handler THEN the app has it, after one GetParameters only."""
     secret = "from-ssm-" + "s" * 40
     _put_secret(dynamodb.url, "/relay-api/test/jwt-secret", secret)
     dynamodb.operations.clear()
@@ -357,13 +365,67 @@ def test_the_cold_start_reads_the_secret_from_ssm_and_sends_no_dynamodb_request(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == ["True"]
-    assert dynamodb.operations == ["GetParameter"]
+    assert dynamodb.operations == ["GetParameters"]
 
 
-def test_load_jwt_secret_prefers_an_explicit_key(dynamodb: LocalDynamoDB) -> None:
+def test_the_cold_start_reads_every_named_secret_in_one_round_trip(tmp_path: Path, dynamodb: LocalDynamoDB) -> None:
+    """GIVEN the JWT secret, an ES256 private key and the Hasura secret in SSM WHEN Lambda imports the handler
+    THEN the app signs with the key and serves the Hasura endpoints, after one GetParameters call."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    values = {"jwt-secret": "from-ssm-" + "s" * 40, "jwt-private-key": pem, "hasura-secret": "h" * 40}
+    for name, value in values.items():
+        _put_secret(dynamodb.url, f"/relay-api/all/{name}", value)
+    dynamodb.operations.clear()
+    check = (
+        "import lambda_handler, run; c = run.app.config; "
+        "print([c['JWT_PRIVATE_KEY'] == " + repr(pem) + ", c['HASURA_ACTION_SECRET'], 'hasura' in run.app.blueprints])"
+    )
+    result = _import_handler(
+        tmp_path,
+        check,
+        JWT_SECRET_PARAMETER="/relay-api/all/jwt-secret",
+        JWT_ALGORITHM="ES256",
+        JWT_PRIVATE_KEY_PARAMETER="/relay-api/all/jwt-private-key",
+        HASURA_ACTION_SECRET_PARAMETER="/relay-api/all/hasura-secret",
+        HASURA_CLAIMS="true",
+        AWS_ENDPOINT_URL_SSM=dynamodb.url,
+        DYNAMODB_HOST=dynamodb.url,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [str([True, "h" * 40, True])]
+    assert dynamodb.operations == ["GetParameters"]
+
+
+def test_a_missing_hasura_secret_parameter_leaves_hasura_off(tmp_path: Path, dynamodb: LocalDynamoDB) -> None:
+    """The Hasura secret is optional: without its parameter the endpoints are off, and a line says so."""
+    _put_secret(dynamodb.url, "/relay-api/test/jwt-secret", "from-ssm-" + "s" * 40)
+    result = _import_handler(
+        tmp_path,
+        "import lambda_handler, run; print('hasura' in run.app.blueprints)",
+        JWT_SECRET_PARAMETER="/relay-api/test/jwt-secret",
+        JWT_PRIVATE_KEY_PARAMETER="/relay-api/test/jwt-private-key",  # HS256: not even asked for
+        HASURA_ACTION_SECRET_PARAMETER="/relay-api/test/no-hasura-secret",
+        AWS_ENDPOINT_URL_SSM=dynamodb.url,
+        DYNAMODB_HOST=dynamodb.url,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    *logged, printed = result.stdout.splitlines()
+    assert printed == "False"
+    assert [(json.loads(line)["level"], json.loads(line)["message"]) for line in logged] == [
+        ("WARNING", "HASURA_ACTION_SECRET_PARAMETER /relay-api/test/no-hasura-secret does not exist: "
+         "HASURA_ACTION_SECRET is not set")
+    ]
+
+
+def test_load_secrets_prefers_an_explicit_key(dynamodb: LocalDynamoDB) -> None:
     """With JWT_SECRET_KEY set, the parameter is not read at all."""
     environ = {"JWT_SECRET_PARAMETER": "/relay-api/test/unused", "JWT_SECRET_KEY": "k" * 40}
     dynamodb.operations.clear()
-    load_jwt_secret(environ)
+    load_secrets(environ)
     assert environ["JWT_SECRET_KEY"] == "k" * 40
     assert dynamodb.operations == []

@@ -33,7 +33,7 @@ def all_items() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-EMPTY = {"users": [], "user_emails": [], "revoked_tokens": [], "todos": []}
+EMPTY = {name: [] for name in tables.TABLE_NAMES.values()}  # every table, each empty
 BIG_TEXT = "x" * (400 * 1024)
 
 
