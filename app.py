@@ -13,11 +13,13 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import account
 import auth
 import cli
 import config
 import logs
 import models
+import passwords
 from errors import AppError, InternalError, error_response
 from graphql_http import GraphQLView
 
@@ -47,9 +49,11 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.configure(settings)
     models.configure(settings)
+    passwords.configure_concurrency(settings["PASSWORD_HASH_CONCURRENCY"])
 
     _init_cors(app)
     auth.init_app(app)
+    account.init_app(app)
     _init_graphql(app)
     _init_request_ids(app)
     _init_error_handlers(app)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -22,11 +24,14 @@ from flask_jwt_extended import (
     unset_jwt_cookies,
     verify_jwt_in_request,
 )
-from flask_jwt_extended.exceptions import CSRFError
-from jwt import PyJWTError
+from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
+from jwt import InvalidTokenError, MissingRequiredClaimError, PyJWTError
 from pynamodb.exceptions import UpdateError
+from werkzeug.datastructures import ImmutableMultiDict
 
 import passwords
+import sessions
+import throttle
 from errors import (
     Forbidden,
     MalformedJSON,
@@ -35,9 +40,41 @@ from errors import (
     ValidationFailed,
     error_response,
 )
-from models import RevokedToken, User, load_token_subject
+from models import RevokedToken, User, load_token_subject, refuse_control_characters
 
-jwt = JWTManager()
+REQUIRED_CLAIMS = ("exp", "jti", "type", "sub")
+
+
+class _JWTManager(JWTManager):
+    """flask-jwt-extended's manager, refusing a token that lacks a claim the checks rely on.
+
+    flask-jwt-extended reads a token without `type` as an access token and one without `jti`
+    as jti None, and PyJWT lets a token without `exp` live for ever; they are refused here,
+    after the signature is verified, as INVALID_TOKEN.
+    """
+
+    def _decode_jwt_from_config(self, encoded_token: str, csrf_value: Any = None, allow_expired: bool = False) -> dict:
+        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        _check_required_claims(encoded_token)
+        return claims
+
+
+def _check_required_claims(encoded_token: str) -> None:
+    # The claims as signed: flask-jwt-extended's copy has defaults filled in.
+    segment = encoded_token.split(".")[1]
+    signed = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    for name in REQUIRED_CLAIMS:
+        if name not in signed:
+            raise MissingRequiredClaimError(name)
+    if signed["type"] not in ("access", "refresh"):
+        raise InvalidTokenError("Unknown token type")
+    if not isinstance(signed["jti"], str) or not signed["jti"]:
+        raise InvalidTokenError("Invalid jti")
+    if "fam" in signed and not isinstance(signed["fam"], str):
+        raise InvalidTokenError("Invalid fam")
+
+
+jwt = _JWTManager()
 blueprint = Blueprint("auth", __name__)
 
 MAX_NAME_LENGTH = 100
@@ -65,6 +102,9 @@ def init_app(app: Flask) -> None:
     # flask-jwt-extended registers its own CSRF handler; a failed double submit is a 403.
     app.register_error_handler(CSRFError, lambda error: error_response(Forbidden(str(error), code="CSRF_FAILED")))
     app.wsgi_app = AuthorizationSchemes(app.wsgi_app)  # type: ignore[method-assign]
+    if cookies:
+        app.before_request(_renew_access_cookie)
+        app.after_request(_set_renewed_access_cookie)
     app.register_blueprint(blueprint)
 
 
@@ -117,7 +157,7 @@ def _revoked_token(_header: dict[str, Any], _payload: dict[str, Any]) -> Respons
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     # flask-jwt-extended asks this first, then _load_user: read both in one round trip.
-    user, revoked = load_token_subject(payload["sub"], payload["jti"])
+    user, revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
     g.token_user = (payload["jti"], user)
     return revoked
 
@@ -127,7 +167,7 @@ def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
     """Return the token's user, or None if it is gone or its tokens were revoked since."""
     jti, user = g.pop("token_user", (None, None))
     if jti != payload["jti"]:  # not read with the revocation check: read it now
-        user, _revoked = load_token_subject(payload["sub"], payload["jti"])
+        user, _revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
     return user if user is not None and payload.get("ver", 0) == user.token_version else None
 
 
@@ -137,24 +177,37 @@ def authenticate(*, optional: bool = False) -> User | None:
     return get_current_user()
 
 
-def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *, refresh: bool = True) -> Response:
-    """Answer with a new access token for `user`, and a refresh token unless `refresh` is False.
+def issue_tokens(
+    user: User, response_body: dict[str, Any], status: int = 200, *, session: sessions.Generation | None = None
+) -> Response:
+    """Answer with an access and a refresh token for `user`: `session`'s pair, or a new session's.
 
     In cookie mode the tokens go in httpOnly cookies and stay out of the body.
     """
-    claims = {"ver": user.token_version}
-    tokens = {"access_token": create_access_token(identity=user.id, additional_claims=claims)}
-    if refresh:
-        tokens["refresh_token"] = create_refresh_token(identity=user.id, additional_claims=claims)
-    cookies = current_app.config["AUTH_COOKIES"]
-    body = {**response_body, "token_type": "Bearer", "expires_in": current_app.config["ACCESS_TOKEN_EXPIRES"]}
+    session = session or sessions.start(user.id)
+    settings = current_app.config
+    claims = _user_claims(user)
+    tokens = {
+        "access_token": create_access_token(
+            identity=user.id, additional_claims={**claims, **session.claims("access", settings)}
+        ),
+        "refresh_token": create_refresh_token(
+            identity=user.id, additional_claims={**claims, **session.claims("refresh", settings)}
+        ),
+    }
+    cookies = settings["AUTH_COOKIES"]
+    body = {**response_body, "token_type": "Bearer", "expires_in": settings["ACCESS_TOKEN_EXPIRES"]}
     response = jsonify(body if cookies else {**body, **tokens})
     response.status_code = status
     if cookies:
         set_access_cookies(response, tokens["access_token"])
-        if refresh:
-            set_refresh_cookies(response, tokens["refresh_token"])
+        set_refresh_cookies(response, tokens["refresh_token"])
     return response
+
+
+def _user_claims(user: User) -> dict[str, Any]:
+    """Return the claims every token of `user` carries (`ver`: its tokens end when token_version moves)."""
+    return {"ver": user.token_version}
 
 
 # Endpoints.
@@ -162,14 +215,15 @@ def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *
 
 @blueprint.post("/signup")
 def signup() -> Response:
-    body = json_body()
-    user = User(
-        email=_field(body, "email"),
-        first_name=_field(body, "firstName", required=False, max_length=MAX_NAME_LENGTH),
-        last_name=_field(body, "lastName", required=False, max_length=MAX_NAME_LENGTH),
-    )
-    user.password = _field(body, "password")
-    user.save()
+    with throttle.guard("signup"):
+        body = json_body()
+        user = User(
+            email=_field(body, "email"),
+            first_name=_field(body, "firstName", required=False, max_length=MAX_NAME_LENGTH),
+            last_name=_field(body, "lastName", required=False, max_length=MAX_NAME_LENGTH),
+        )
+        user.password = _field(body, "password")
+        user.save()
     return issue_tokens(user, {"user": user_json(user)}, status=201)
 
 
@@ -178,10 +232,11 @@ def login() -> Response:
     body = json_body()
     email = _field(body, "email")
     password = _field(body, "password", max_length=passwords.MAX_LENGTH)
-    user = User.find_by_email(email)
-    # Without a user, verify against a dummy hash: a wrong email takes as long as a wrong password.
-    if not passwords.verify_password(user.password if user else None, password) or user is None:
-        raise Unauthenticated("The email or password is incorrect.", code="INVALID_CREDENTIALS")
+    with throttle.guard("login", account=email):
+        user = User.find_by_email(email)
+        # Without a user, verify against a dummy hash: a wrong email takes as long as a wrong password.
+        if not passwords.verify_password(user.password if user else None, password) or user is None:
+            raise Unauthenticated("The email or password is incorrect.", code="INVALID_CREDENTIALS")
     if passwords.needs_rehash(user.password):
         _upgrade_hash(user, password)
     return issue_tokens(user, {})
@@ -189,8 +244,10 @@ def login() -> Response:
 
 @blueprint.post("/refresh")
 def refresh() -> Response:
-    verify_jwt_in_request(refresh=True, locations=_token_locations(refresh=True))
-    return issue_tokens(get_current_user(), {}, refresh=False)
+    """Answer with the pair that replaces the presented refresh token, which stops working."""
+    with throttle.guard("refresh"):
+        verify_jwt_in_request(refresh=True, locations=_token_locations(refresh=True))
+    return issue_tokens(get_current_user(), {}, session=sessions.rotate(get_jwt()))
 
 
 @blueprint.post("/logout")
@@ -210,6 +267,8 @@ def logout() -> Response:
         revoked.append(other)
     for payload in revoked:
         RevokedToken(payload["jti"], expires_at=datetime.fromtimestamp(payload["exp"], UTC)).save()
+        if payload["type"] == "refresh" and "fam" in payload:
+            sessions.end(payload["fam"])  # and with it the tokens that replaced this one
     response = jsonify({"revoked": [payload["type"] for payload in revoked]})
     if current_app.config["AUTH_COOKIES"]:
         unset_jwt_cookies(response)
@@ -253,8 +312,8 @@ def _field(body: dict[str, Any], name: str, *, required: bool = True, max_length
         return ""
     if not isinstance(value, str):
         raise ValidationFailed(f"{name} must be a string.", field=name)
-    if name != "password":
-        value = value.strip()
+    if "password" not in name.lower():
+        value = refuse_control_characters(value, name).strip()
     if max_length is not None and len(value) > max_length:
         raise ValidationFailed(f"{name} must be at most {max_length} characters long.", field=name)
     return value
@@ -274,6 +333,56 @@ def _token_locations(*, refresh: bool) -> list[str]:
     if refresh and request.mimetype == "application/json" and request.get_data(cache=True):
         locations.append("json")
     return locations
+
+
+# Cookie mode: a browser app never holds an expired access token while its refresh cookie
+# is valid. An access cookie near (or past) its expiry is replaced before the request is
+# checked, from the refresh cookie, without rotating it; the session's CSRF value stays.
+
+RENEW_WITHIN = 60  # seconds before expiry (at most half the access token's lifetime)
+
+
+def _renew_access_cookie() -> None:
+    settings = current_app.config
+    access = request.cookies.get(settings["JWT_ACCESS_COOKIE_NAME"])
+    refresh_token = request.cookies.get(settings["JWT_REFRESH_COOKIE_NAME"])
+    if not access or not refresh_token:
+        return
+    try:
+        access_claims = decode_token(access, allow_expired=True)
+        if access_claims["exp"] - time.time() > min(RENEW_WITHIN, settings["ACCESS_TOKEN_EXPIRES"] / 2):
+            return
+        refresh_claims = decode_token(refresh_token)
+    except (PyJWTError, JWTExtendedException):
+        return  # the usual check answers for these tokens
+    family = refresh_claims.get("fam")
+    if (
+        refresh_claims["type"] != "refresh"
+        or family is None
+        or (refresh_claims["sub"], family) != (access_claims["sub"], access_claims.get("fam"))
+    ):
+        return
+    user, revoked = load_token_subject(refresh_claims["sub"], refresh_claims["jti"], family)
+    if revoked or user is None or refresh_claims.get("ver", 0) != user.token_version:
+        return
+    session_claims = {
+        "fam": family,
+        "gen": refresh_claims.get("gen"),
+        "csrf": sessions.csrf_value(family, "access", settings),
+    }
+    token = create_access_token(identity=user.id, additional_claims={**_user_claims(user), **session_claims})
+    cookies = request.cookies.copy()
+    cookies[settings["JWT_ACCESS_COOKIE_NAME"]] = token
+    request.cookies = ImmutableMultiDict(cookies)  # type: ignore[misc]  # what the check below reads
+    g.renewed_access_token = token
+
+
+def _set_renewed_access_cookie(response: Response) -> Response:
+    token = g.pop("renewed_access_token", None)
+    name = current_app.config["JWT_ACCESS_COOKIE_NAME"] + "="
+    if token and not any(cookie.startswith(name) for cookie in response.headers.getlist("Set-Cookie")):
+        set_access_cookies(response, token)  # unless the endpoint set or cleared the cookie itself
+    return response
 
 
 def _upgrade_hash(user: User, password: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ class AppError(Exception):
     code = "BAD_REQUEST"
     status = 400
     message = "The request is not valid."
+    headers: Mapping[str, str] = {}  # sent with the HTTP answer, e.g. Retry-After
 
     def __init__(self, message: str | None = None, *, code: str | None = None, **details: Any) -> None:
         self.message = message or self.message
@@ -77,6 +79,16 @@ class EmailTaken(Conflict):
     message = "A user with this email already exists."
 
 
+class TooManyAttempts(AppError):
+    code = "TOO_MANY_ATTEMPTS"
+    status = 429
+    message = "Too many attempts."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many attempts; try again in {retry_after} seconds.")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class InternalError(AppError):
     code = "INTERNAL_SERVER_ERROR"
     status = 500
@@ -93,5 +105,5 @@ def error_response(error: AppError, headers: dict[str, str] | None = None) -> Re
         body_error["requestId"] = getattr(g, "request_id", None)
     response = jsonify(body)
     response.status_code = error.status
-    response.headers.update(headers or {})
+    response.headers.update({**error.headers, **(headers or {})})
     return response

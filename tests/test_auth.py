@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from support import PASSWORD, Auth
+from support import PASSWORD, Auth, Clock
 from werkzeug.security import generate_password_hash
 
 import passwords
@@ -25,11 +25,14 @@ def claims_of(token: str) -> dict[str, Any]:
     return pyjwt.decode(token, options={"verify_signature": False})
 
 
-def forge(app: Any, secret: str | None = None, algorithm: str = "HS256", **claims: Any) -> str:
-    """Return a token signed like ours unless told otherwise."""
+def forge(
+    app: Any, secret: str | None = None, algorithm: str = "HS256", without: tuple[str, ...] = (), **claims: Any
+) -> str:
+    """Return a token signed like ours unless told otherwise; `without` names claims to leave out."""
     now = int(time.time())
     payload = {"jti": str(uuid.uuid4()), "type": "access", "fresh": False, "iat": now, "nbf": now,
                "exp": now + 600, "ver": 0, **claims}
+    payload = {name: value for name, value in payload.items() if name not in without}
     with warnings.catch_warnings():  # PyJWT warns that our 47-byte test key is short for HS512
         warnings.simplefilter("ignore")
         return pyjwt.encode(payload, secret or app.config["JWT_SECRET_KEY"], algorithm=algorithm)
@@ -90,10 +93,20 @@ VALID_SIGNUP = {"email": "ada@example.com", "password": PASSWORD, "firstName": "
         ({**VALID_SIGNUP, "password": 12345678}, 400, "VALIDATION_FAILED", "password"),
         ({**VALID_SIGNUP, "firstName": 7}, 400, "VALIDATION_FAILED", "firstName"),
         ({**VALID_SIGNUP, "lastName": "x" * 101}, 400, "VALIDATION_FAILED", "lastName"),
+        ({**VALID_SIGNUP, "email": "ada\u0000@example.com"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "email": "ada@example.com\u0085"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "email": "ada\ud800@example.com"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "firstName": "Ada\u0000"}, 400, "VALIDATION_FAILED", "firstName"),
+        ({**VALID_SIGNUP, "firstName": "Ada\nLovelace"}, 400, "VALIDATION_FAILED", "firstName"),
+        ({**VALID_SIGNUP, "lastName": "Love\u001blace"}, 400, "VALIDATION_FAILED", "lastName"),
+        ({**VALID_SIGNUP, "lastName": "Love\u007flace"}, 400, "VALIDATION_FAILED", "lastName"),
+        ({**VALID_SIGNUP, "lastName": "\udfffLovelace"}, 400, "VALIDATION_FAILED", "lastName"),
     ],
     ids=[
         "email-null", "email-missing", "email-number", "email-invalid", "email-list", "password-missing",
         "password-short", "password-long", "password-number", "firstName-number", "lastName-long",
+        "email-nul", "email-c1-control", "email-lone-surrogate", "firstName-nul", "firstName-newline",
+        "lastName-escape", "lastName-delete", "lastName-lone-surrogate",
     ],
 )
 def test_signup_refuses_bad_fields_and_writes_nothing(
@@ -122,6 +135,15 @@ def test_signup_refuses_bad_bodies(client: Any, data: str, content_type: str, st
     assert response.status_code == status
     assert response.get_json()["code"] == code
     assert list(User.scan()) == []
+
+
+def test_signup_keeps_names_with_any_printable_character(client: Any) -> None:
+    """Only control characters are refused: accents, scripts, emoji and inner spaces are names like any other."""
+    names = {"firstName": "Zoë Ana-María", "lastName": "Łukasiewicz 王 🙂"}
+    response = client.post("/signup", json={**VALID_SIGNUP, **names})
+    assert response.status_code == 201
+    user = response.get_json()["user"]
+    assert (user["firstName"], user["lastName"]) == (names["firstName"], names["lastName"])
 
 
 def test_signup_with_a_taken_email_conflicts(client: Any, auth: Auth) -> None:
@@ -181,11 +203,12 @@ def test_login_refuses_bad_input(client: Any, auth: Auth, body: dict[str, Any], 
 
 
 @pytest.mark.parametrize("method", ["pbkdf2:sha256", "scrypt"])
-def test_login_upgrades_a_werkzeug_hash_to_argon2id(client: Any, app: Any, method: str) -> None:
+def test_login_upgrades_a_werkzeug_hash_to_argon2id(client: Any, app: Any, clock: Clock, method: str) -> None:
     user = User(email="ada@example.com", password=PasswordHash(generate_password_hash(PASSWORD, method=method)))
     user.save()
     assert client.post("/login", json={"email": "ada@example.com", "password": "wrong password"}).status_code == 401
     assert User.get(user.id).password.startswith(method.split(":")[0])  # a failed login changes nothing
+    clock.advance(2)  # past the delay after one failed password
     assert client.post("/login", json={"email": "ada@example.com", "password": PASSWORD}).status_code == 200
     upgraded = User.get(user.id).password
     assert upgraded.startswith("$argon2id$") and passwords.verify_password(upgraded, PASSWORD)
@@ -252,13 +275,22 @@ def _bad_tokens(app: Any, auth: Auth) -> dict[str, tuple[str, str]]:
         "refresh-as-access": (f"Bearer {signup['refresh_token']}", "INVALID_TOKEN"),
         "unknown-user": (f"Bearer {forge(app, sub=str(uuid.uuid4()))}", "TOKEN_REVOKED"),
         "old-token-version": (f"Bearer {forge(app, sub=user_id, ver=-1)}", "TOKEN_REVOKED"),
-        "no-subject": (f"Bearer {forge(app)}", "INVALID_TOKEN"),
+        "no-subject": (f"Bearer {forge(app, without=('sub',))}", "INVALID_TOKEN"),
+        "no-expiry": (f"Bearer {forge(app, sub=user_id, without=('exp',))}", "INVALID_TOKEN"),
+        "no-jti": (f"Bearer {forge(app, sub=user_id, without=('jti',))}", "INVALID_TOKEN"),
+        "no-type": (f"Bearer {forge(app, sub=user_id, without=('type',))}", "INVALID_TOKEN"),
+        "unknown-type": (f"Bearer {forge(app, sub=user_id, type='id')}", "INVALID_TOKEN"),
+        "numeric-jti": (f"Bearer {forge(app, sub=user_id, jti=42)}", "INVALID_TOKEN"),
+        "empty-jti": (f"Bearer {forge(app, sub=user_id, jti='')}", "INVALID_TOKEN"),
+        "numeric-family": (f"Bearer {forge(app, sub=user_id, fam=7)}", "INVALID_TOKEN"),
+        "ended-family": (f"Bearer {forge(app, sub=user_id, fam=str(uuid.uuid4()))}", "TOKEN_REVOKED"),
     }
 
 
 BAD_TOKEN_NAMES = [
     "garbage", "other-scheme", "no-token", "tampered-payload", "tampered-signature", "other-secret", "alg-none",
-    "hs512", "expired", "refresh-as-access", "unknown-user", "old-token-version", "no-subject",
+    "hs512", "expired", "refresh-as-access", "unknown-user", "old-token-version", "no-subject", "no-expiry",
+    "no-jti", "no-type", "unknown-type", "numeric-jti", "empty-jti", "numeric-family", "ended-family",
 ]
 
 
@@ -275,17 +307,28 @@ def test_graphql_refuses_bad_tokens(client: Any, app: Any, auth: Auth, name: str
 # /refresh
 
 
-def test_refresh_with_a_refresh_token_returns_a_working_access_token(client: Any, auth: Auth) -> None:
+@pytest.mark.parametrize("sent_in", ["header", "body"])
+def test_refresh_with_a_refresh_token_returns_a_new_working_pair(client: Any, auth: Auth, sent_in: str) -> None:
     refresh_token = auth.signup()["refresh_token"]
-    for kwargs in (
-        {"headers": {"Authorization": f"Bearer {refresh_token}"}},
-        {"json": {"refresh_token": refresh_token}},
-    ):
-        response = client.post("/refresh", **kwargs)
-        body = response.get_json()
-        assert (response.status_code, sorted(body)) == (200, ["access_token", "expires_in", "token_type"])
-        viewer = auth.graphql(VIEWER, body["access_token"]).get_json()
-        assert viewer == {"data": {"viewer": {"email": "ada@example.com"}}}
+    if sent_in == "header":
+        response = client.post("/refresh", headers={"Authorization": f"Bearer {refresh_token}"})
+    else:
+        response = client.post("/refresh", json={"refresh_token": refresh_token})
+    body = response.get_json()
+    assert (response.status_code, sorted(body)) == (200, ["access_token", "expires_in", "refresh_token", "token_type"])
+    old, new = claims_of(refresh_token), claims_of(body["refresh_token"])
+    assert (new["type"], new["sub"], new["fam"], new["gen"]) == ("refresh", old["sub"], old["fam"], old["gen"] + 1)
+    viewer = auth.graphql(VIEWER, body["access_token"]).get_json()
+    assert viewer == {"data": {"viewer": {"email": "ada@example.com"}}}
+
+
+@pytest.mark.parametrize("claim", ["exp", "jti", "type", "sub", "fam"])
+def test_refresh_refuses_a_refresh_token_missing_a_claim(client: Any, app: Any, auth: Auth, claim: str) -> None:
+    """Signed with our secret but without a claim the checks need: 401, never a 500, and nothing issued."""
+    refresh_claims = claims_of(auth.signup()["refresh_token"])
+    token = forge(app, without=(claim,), **{**refresh_claims, "jti": str(uuid.uuid4())})
+    response = client.post("/refresh", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.get_json()["code"]) == (401, "INVALID_TOKEN")
 
 
 def test_refresh_refuses_an_access_token(client: Any, auth: Auth) -> None:
