@@ -85,13 +85,14 @@ def auth(client: Any) -> Auth:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Stop the clock of login throttling and refresh-token rotation; `clock.advance(s)` moves it.
 
-    It stops a minute in the past: tokens are issued at its time but checked (by PyJWT)
-    at the real time, so they stay valid while a test moves it up to a minute on.
+    It stops on a whole second (so a Retry-After is exactly a delay), a minute in the past:
+    tokens are issued at its time but checked (by PyJWT) at the real time, so they stay
+    valid while a test moves it up to a minute on.
     """
     import sessions
     import throttle
 
-    stopped = Clock(time.time() - 60)
+    stopped = Clock(float(int(time.time()) - 60))
     monkeypatch.setattr(throttle, "clock", stopped)
     monkeypatch.setattr(sessions, "clock", stopped)
     return stopped

@@ -15,7 +15,7 @@ from support import PASSWORD, Auth, Clock
 from werkzeug.security import generate_password_hash
 
 import passwords
-from models import RevokedToken, User
+from models import RefreshFamily, RevokedToken, User
 from passwords import PasswordHash
 
 VIEWER = "{ viewer { email } }"
@@ -435,3 +435,77 @@ def test_cookie_mode_logout_clears_the_cookies(cookie_client: Any) -> None:
     response = cookie_client.post("/logout", headers={"X-CSRF-TOKEN": csrf})
     assert response.status_code == 200
     assert cookie_client.get_cookie("access_token_cookie") is None
+
+
+def _replace_access_cookie(client: Any, seconds_left: int) -> dict[str, Any]:
+    """Put back the access cookie's token, re-signed to expire in `seconds_left` (negative: expired)."""
+    claims = claims_of(client.get_cookie("access_token_cookie").value)
+    now = int(time.time())
+    claims.update(iat=now - 900, nbf=now - 900, exp=now + seconds_left)
+    client.set_cookie("access_token_cookie", forge(client.application, **claims))
+    return claims
+
+
+def _set_cookies(response: Any) -> dict[str, str]:
+    return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+
+
+@pytest.mark.parametrize("seconds_left", [-3600, -1, 30])
+def test_cookie_mode_renews_an_access_cookie_near_or_past_expiry(cookie_client: Any, seconds_left: int) -> None:
+    """GIVEN a valid refresh cookie and an access cookie about to expire, or expired
+    THEN the request succeeds and answers with a new access cookie of the same session and CSRF value."""
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    csrf = cookie_client.get_cookie("csrf_access_token").value
+    old = _replace_access_cookie(cookie_client, seconds_left)
+    response = cookie_client.post("/graphql", json={"query": VIEWER}, headers={"X-CSRF-TOKEN": csrf})
+    assert (response.status_code, response.get_json()) == (200, {"data": {"viewer": {"email": "ada@example.com"}}})
+    assert "HttpOnly" in _set_cookies(response)["access_token_cookie"]
+    new = claims_of(cookie_client.get_cookie("access_token_cookie").value)
+    assert (new["sub"], new["fam"], new["csrf"], new["type"]) == (old["sub"], old["fam"], old["csrf"], "access")
+    assert new["exp"] - time.time() > 800 and new["jti"] != old["jti"]
+    assert cookie_client.get_cookie("csrf_access_token").value == csrf
+    again = cookie_client.get("/graphql", query_string={"query": VIEWER})
+    assert (again.status_code, _set_cookies(again)) == (200, {})  # the new cookie is far from expiry
+
+
+def test_cookie_mode_leaves_an_access_cookie_far_from_expiry_alone(cookie_client: Any) -> None:
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    _replace_access_cookie(cookie_client, 600)
+    response = cookie_client.get("/graphql", query_string={"query": VIEWER})
+    assert (response.status_code, _set_cookies(response)) == (200, {})
+
+
+@pytest.mark.parametrize("refresh_cookie", ["missing", "session-ended", "other-user", "garbage"])
+def test_cookie_mode_renews_nothing_without_a_valid_refresh_cookie(cookie_client: Any, refresh_cookie: str) -> None:
+    """The expired access cookie then gets its usual 401 TOKEN_EXPIRED, and no cookie is set."""
+    cookie_client.post("/signup", json={**VALID_SIGNUP, "email": "grace@example.com"})
+    other_refresh = cookie_client.get_cookie("refresh_token_cookie").value
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    if refresh_cookie == "missing":
+        cookie_client.delete_cookie("refresh_token_cookie")
+    elif refresh_cookie == "session-ended":
+        RefreshFamily(claims_of(cookie_client.get_cookie("refresh_token_cookie").value)["fam"]).delete()
+    elif refresh_cookie == "other-user":
+        cookie_client.set_cookie("refresh_token_cookie", other_refresh)
+    else:
+        cookie_client.set_cookie("refresh_token_cookie", "not-a-token")
+    _replace_access_cookie(cookie_client, -1)
+    response = cookie_client.get("/graphql", query_string={"query": VIEWER})
+    assert (response.status_code, response.get_json()["errors"][0]["extensions"]["code"]) == (401, "TOKEN_EXPIRED")
+    assert _set_cookies(response) == {}
+
+
+def test_cookie_mode_refresh_rotates_both_cookies_and_keeps_the_csrf_value(cookie_client: Any) -> None:
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    old_refresh = cookie_client.get_cookie("refresh_token_cookie").value
+    csrf = cookie_client.get_cookie("csrf_access_token").value
+    refresh_csrf = cookie_client.get_cookie("csrf_refresh_token").value
+    response = cookie_client.post("/refresh", headers={"X-CSRF-TOKEN": refresh_csrf})
+    assert response.status_code == 200
+    assert sorted(_set_cookies(response)) == [
+        "access_token_cookie", "csrf_access_token", "csrf_refresh_token", "refresh_token_cookie"
+    ]
+    assert claims_of(cookie_client.get_cookie("refresh_token_cookie").value)["gen"] == claims_of(old_refresh)["gen"] + 1
+    assert cookie_client.get_cookie("csrf_access_token").value == csrf
+    with_csrf = cookie_client.post("/graphql", json={"query": VIEWER}, headers={"X-CSRF-TOKEN": csrf})
+    assert with_csrf.status_code == 200

@@ -32,13 +32,6 @@ def refusal(seconds: int) -> tuple[int, dict, str]:
 WRONG = (401, {"code": "INVALID_CREDENTIALS", "message": "The email or password is incorrect."}, None)
 
 
-@pytest.fixture
-def whole_seconds(clock: Clock) -> Clock:
-    """The stopped clock, on a whole second: every Retry-After is then exactly the delay."""
-    clock.now = float(int(clock.now))
-    return clock
-
-
 @pytest.mark.parametrize(
     ("failures", "delay"),
     [(0, 0), (1, 1), (2, 2), (3, 4), (5, 16), (10, 512), (11, 900), (20, 900), (10_000, 900)],
@@ -47,7 +40,7 @@ def test_the_delay_starts_at_a_second_and_doubles_up_to_the_maximum(failures: in
     assert throttle.delay_after(failures, 900) == delay
 
 
-def test_twenty_wrong_passwords_in_a_row_then_the_right_one(client: Any, auth: Auth, whole_seconds: Clock) -> None:
+def test_twenty_wrong_passwords_in_a_row_then_the_right_one(client: Any, auth: Auth, clock: Clock) -> None:
     """GIVEN 20 wrong passwords sent at once THEN one is checked, the rest and the right one wait 1 s.
 
     The right password is refused exactly like a wrong one: nothing tells the guesser it was right.
@@ -56,13 +49,13 @@ def test_twenty_wrong_passwords_in_a_row_then_the_right_one(client: Any, auth: A
     answers = [login(client, f"wrong {number}") for number in range(20)]
     assert answers == [WRONG] + [refusal(1)] * 19
     assert login(client, PASSWORD) == refusal(1)
-    whole_seconds.advance(1)
+    clock.advance(1)
     status, body, _ = login(client, PASSWORD)
     assert (status, sorted(body)) == (200, ["access_token", "expires_in", "refresh_token", "token_type"])
 
 
 def test_a_patient_guesser_waits_twice_as_long_each_time_up_to_fifteen_minutes(
-    client: Any, auth: Auth, whole_seconds: Clock
+    client: Any, auth: Auth, clock: Clock
 ) -> None:
     """GIVEN a guesser who waits out every delay THEN 20 guesses take 1+2+...+512 s and 9 x 15 min.
 
@@ -76,17 +69,17 @@ def test_a_patient_guesser_waits_twice_as_long_each_time_up_to_fifteen_minutes(
         status, _body, retry_after = login(client, f"wrong again {number}")
         assert (status, retry_after is not None) == (429, True)
         waited.append(int(retry_after))
-        whole_seconds.advance(waited[-1])
+        clock.advance(waited[-1])
     assert waited == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] + [900] * 10
     assert login(client, "one more") == WRONG
     assert login(client, PASSWORD) == refusal(900)
-    whole_seconds.advance(900)
+    clock.advance(900)
     assert login(client, PASSWORD)[0] == 200
     assert login(client, "wrong after success") == WRONG
     assert login(client, PASSWORD) == refusal(1)  # a success forgot the 21 failures
 
 
-def test_an_unknown_account_is_refused_exactly_like_a_real_one(client: Any, auth: Auth, whole_seconds: Clock) -> None:
+def test_an_unknown_account_is_refused_exactly_like_a_real_one(client: Any, auth: Auth, clock: Clock) -> None:
     """Status, body and Retry-After do not tell whether the account exists."""
     auth.signup()
     real = [login(client, "wrong", EMAIL), login(client, "wrong", EMAIL)]
@@ -94,25 +87,25 @@ def test_an_unknown_account_is_refused_exactly_like_a_real_one(client: Any, auth
     assert real == unknown == [WRONG, refusal(1)]
 
 
-def test_failures_are_forgotten_after_a_quiet_period(client: Any, auth: Auth, whole_seconds: Clock) -> None:
+def test_failures_are_forgotten_after_a_quiet_period(client: Any, auth: Auth, clock: Clock) -> None:
     """GIVEN 12 failures (the delay at its cap) WHEN left alone 15 minutes more THEN they are forgotten."""
     auth.signup()
     for number in range(12):
         assert login(client, f"wrong {number}") == WRONG
-        whole_seconds.advance(throttle.delay_after(number + 1, 900))
-    whole_seconds.advance(900)
+        clock.advance(throttle.delay_after(number + 1, 900))
+    clock.advance(900)
     assert login(client, "wrong again") == WRONG
     assert login(client, PASSWORD) == refusal(1)
 
 
-def test_emails_differing_in_case_and_spaces_share_one_count(client: Any, auth: Auth, whole_seconds: Clock) -> None:
+def test_emails_differing_in_case_and_spaces_share_one_count(client: Any, auth: Auth, clock: Clock) -> None:
     auth.signup()
     assert login(client, "wrong", " Ada@Example.COM ") == WRONG
     assert login(client, PASSWORD, "ada@example.com") == refusal(1)
 
 
 def test_concurrent_guesses_for_one_account_get_one_password_check(
-    app: Any, auth: Auth, whole_seconds: Clock, monkeypatch: pytest.MonkeyPatch
+    app: Any, auth: Auth, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GIVEN 8 wrong passwords sent at the same moment THEN one is checked and the 7 others are refused."""
     auth.signup()
@@ -141,7 +134,7 @@ def test_concurrent_guesses_for_one_account_get_one_password_check(
 
 
 @pytest.fixture
-def limited(settings: dict[str, Any], _tables: None, whole_seconds: Clock) -> Iterator[Any]:
+def limited(settings: dict[str, Any], _tables: None, clock: Clock) -> Iterator[Any]:
     """Return a client of an app that lets one address send 3 requests per endpoint per minute."""
     from app import create_app
 
@@ -149,22 +142,22 @@ def limited(settings: dict[str, Any], _tables: None, whole_seconds: Clock) -> It
     yield create_app({**settings, "THROTTLE_ADDRESS_LIMIT": 3, "THROTTLE_ADDRESS_WINDOW": 60}).test_client()
 
 
-def test_one_address_gets_a_limited_number_of_logins_per_window(limited: Any, whole_seconds: Clock) -> None:
+def test_one_address_gets_a_limited_number_of_logins_per_window(limited: Any, clock: Clock) -> None:
     """GIVEN guesses against many accounts from one address THEN the 4th in the window is refused until it ends.
 
     Other addresses are not affected; the next window starts afresh.
     """
-    whole_seconds.now = float(int(whole_seconds.now // 60 * 60 + 15))  # 15 s into a window
+    clock.now = float(int(clock.now // 60 * 60 + 15))  # 15 s into a window
     emails = [f"user{number}@example.com" for number in range(5)]
     answers = [login(limited, "wrong password", email, "203.0.113.9")[0] for email in emails[:3]]
     assert answers == [401, 401, 401]
     assert login(limited, "wrong password", emails[3], "203.0.113.9") == refusal(45)
     assert login(limited, "wrong password", emails[4], "198.51.100.4")[0] == 401
-    whole_seconds.advance(45)
+    clock.advance(45)
     assert login(limited, "wrong password", emails[3], "203.0.113.9")[0] == 401
 
 
-def test_each_endpoint_has_its_own_budget_per_address(limited: Any, whole_seconds: Clock) -> None:
+def test_each_endpoint_has_its_own_budget_per_address(limited: Any, clock: Clock) -> None:
     """Logins, signups and refreshes are counted apart: a page refreshing its token does not use up logins."""
     address = {"REMOTE_ADDR": "203.0.113.9"}
     for number in range(3):
@@ -195,7 +188,7 @@ def test_each_endpoint_has_its_own_budget_per_address(limited: Any, whole_second
     ],
 )
 def test_addresses_are_counted_per_subscriber(
-    limited: Any, whole_seconds: Clock, first: str, second: str, shared: bool
+    limited: Any, clock: Clock, first: str, second: str, shared: bool
 ) -> None:
     for number in range(3):
         assert login(limited, "wrong password", f"user{number}@example.com", first)[0] == 401
@@ -204,7 +197,7 @@ def test_addresses_are_counted_per_subscriber(
 
 
 def test_on_lambda_the_address_is_api_gateways_source_ip_never_x_forwarded_for(
-    settings: dict[str, Any], _tables: None, whole_seconds: Clock
+    settings: dict[str, Any], _tables: None, clock: Clock
 ) -> None:
     """GIVEN REST API events whose X-Forwarded-For a client made up THEN requests count against sourceIp."""
     from test_lambda_handler import V1, V2, LambdaContext, api_event
@@ -229,12 +222,12 @@ def test_on_lambda_the_address_is_api_gateways_source_ip_never_x_forwarded_for(
 
 
 def test_records_keep_no_email_and_expire_through_dynamodb_ttl(
-    client: Any, auth: Auth, whole_seconds: Clock
+    client: Any, auth: Auth, clock: Clock
 ) -> None:
     """An account is keyed by its email's hash, and every record carries the TTL attribute."""
     auth.signup()
     login(client, "wrong")
-    now = whole_seconds.now
+    now = clock.now
     records = {record.key: record for record in LoginAttempts.scan(consistent_read=True)}
     window = int(now // 300 * 300)
     account = "account:" + hashlib.sha256(EMAIL.encode()).hexdigest()
