@@ -280,7 +280,7 @@ def _field(body: dict[str, Any], name: str, *, required: bool = True, max_length
     if not isinstance(value, str):
         raise ValidationFailed(f"{name} must be a string.", field=name)
     if "password" not in name.lower():
-        value = refuse_control_characters(value, name).strip()
+        value = refuse_control_characters(value.strip(), name)
     if max_length is not None and len(value) > max_length:
         raise ValidationFailed(f"{name} must be at most {max_length} characters long.", field=name)
     return value

@@ -49,7 +49,7 @@ def normalize_email(value: Any) -> str:
     """Return `value` trimmed and lowercased, or raise ValidationFailed if it is no email."""
     if not isinstance(value, str):
         raise ValidationFailed("Email must be a string.", field="email")
-    email = refuse_control_characters(value, "email").strip().lower()
+    email = refuse_control_characters(value.strip(), "email").lower()  # a pasted trailing tab is fine
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise ValidationFailed("Email is not a valid address.", field="email")
     return email

@@ -94,7 +94,7 @@ VALID_SIGNUP = {"email": "ada@example.com", "password": PASSWORD, "firstName": "
         ({**VALID_SIGNUP, "firstName": 7}, 400, "VALIDATION_FAILED", "firstName"),
         ({**VALID_SIGNUP, "lastName": "x" * 101}, 400, "VALIDATION_FAILED", "lastName"),
         ({**VALID_SIGNUP, "email": "ada\u0000@example.com"}, 400, "VALIDATION_FAILED", "email"),
-        ({**VALID_SIGNUP, "email": "ada@example.com\u0085"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "email": "ada\u0085@example.com"}, 400, "VALIDATION_FAILED", "email"),
         ({**VALID_SIGNUP, "email": "ada\ud800@example.com"}, 400, "VALIDATION_FAILED", "email"),
         ({**VALID_SIGNUP, "firstName": "Ada\u0000"}, 400, "VALIDATION_FAILED", "firstName"),
         ({**VALID_SIGNUP, "firstName": "Ada\nLovelace"}, 400, "VALIDATION_FAILED", "firstName"),
