@@ -73,7 +73,7 @@ def _init_cors(app: Flask) -> None:
         supports_credentials="*" not in origins,  # credentials only for named origins
         send_wildcard="*" in origins,
         allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "WWW-Authenticate"],
+        expose_headers=["X-Request-ID", "WWW-Authenticate", "Retry-After"],  # Retry-After: 429s
         max_age=600,
     )
 

@@ -239,3 +239,13 @@ def test_records_keep_no_email_and_expire_through_dynamodb_ttl(
     for action in ("login", "signup"):
         record = records[f"address:{action}:127.0.0.1:{window}"]
         assert (record.hits, record.expires_at.timestamp()) == (1, window + 300)
+
+
+def test_a_browser_app_on_another_origin_can_read_retry_after(client: Any, clock: Clock) -> None:
+    """Retry-After is no CORS-safelisted header: without Access-Control-Expose-Headers, fetch() cannot read it."""
+    origin = {"Origin": "http://localhost:3000"}
+    login(client, "wrong password", "nobody@example.com")
+    response = client.post("/login", json={"email": "nobody@example.com", "password": "x" * 8}, headers=origin)
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "1")
+    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"].split(", ")
