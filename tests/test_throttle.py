@@ -12,7 +12,7 @@ from support import PASSWORD, Auth, Clock, clear_tables
 
 import passwords
 import throttle
-from models import LoginAttempts
+from models import LoginAttempts, User
 
 EMAIL = "ada@example.com"
 REFUSED = "TOO_MANY_ATTEMPTS"
@@ -166,6 +166,7 @@ def test_each_endpoint_has_its_own_budget_per_address(limited: Any, clock: Clock
         assert response.status_code == 201
     refused = limited.post("/signup", json={"email": "u3@example.com", "password": PASSWORD}, environ_base=address)
     assert (refused.status_code, refused.get_json()["code"]) == (429, REFUSED)
+    assert User.find_by_email("u3@example.com") is None  # refused before anything was written
     token = limited.post("/login", json={"email": "u0@example.com", "password": PASSWORD},
                          environ_base=address).get_json()["refresh_token"]
     statuses = []
@@ -176,6 +177,15 @@ def test_each_endpoint_has_its_own_budget_per_address(limited: Any, clock: Clock
     assert statuses == [200, 200, 200, 429]
     assert limited.post("/signup", json={"email": "u3@example.com", "password": PASSWORD},
                         environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 201
+
+
+def test_a_limit_of_zero_turns_the_address_limit_off(settings: dict[str, Any], _tables: None, clock: Clock) -> None:
+    from app import create_app
+
+    clear_tables()
+    client = create_app({**settings, "THROTTLE_ADDRESS_LIMIT": 0}).test_client()
+    statuses = {login(client, "wrong password", f"user{number}@example.com")[0] for number in range(6)}
+    assert (statuses, list(LoginAttempts.scan(LoginAttempts.key.startswith("address:")))) == ({401}, [])
 
 
 @pytest.mark.parametrize(
