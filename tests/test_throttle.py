@@ -41,7 +41,7 @@ def test_the_delay_starts_at_a_second_and_doubles_up_to_the_maximum(failures: in
 
 
 def test_twenty_wrong_passwords_in_a_row_then_the_right_one(client: Any, auth: Auth, clock: Clock) -> None:
-    """GIVEN 20 wrong passwords sent at once THEN one is checked, the rest and the right one wait 1 s.
+    """GIVEN 20 wrong passwords in a row, without waiting, THEN one is checked, the rest and the right one wait 1 s.
 
     The right password is refused exactly like a wrong one: nothing tells the guesser it was right.
     """
