@@ -146,3 +146,27 @@ def test_cookie_mode_logout_all_clears_the_cookies_and_password_change_renews_th
     assert response.status_code == 200
     assert cookie_client.get_cookie("access_token_cookie") is None
     assert cookie_client.get_cookie("refresh_token_cookie") is None
+
+
+def test_a_password_changed_meanwhile_wins_and_nothing_else_changes(
+    client: Any, auth: Auth, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN another change of the password while this one hashes THEN 409 CONFLICT, and the other change stands."""
+    token = auth.signup()["access_token"]
+    user = User.find_by_email("ada@example.com")
+    theirs = passwords.hash_password("their new passphrase")
+    real_hash = passwords.hash_password
+
+    def hash_while_someone_else_changes_it(password: str) -> passwords.PasswordHash:
+        User(user.id).update(actions=[User.password.set(theirs)])
+        return real_hash(password)
+
+    monkeypatch.setattr(passwords, "hash_password", hash_while_someone_else_changes_it)
+    response = client.post(
+        "/password", json={"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}, headers=bearer(token)
+    )
+    assert (response.status_code, response.get_json()) == (
+        409, {"code": "CONFLICT", "message": "The password was changed meanwhile; log in again."}
+    )
+    after = User.get(user.id)
+    assert (after.password, after.token_version) == (theirs, user.token_version)
