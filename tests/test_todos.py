@@ -192,6 +192,8 @@ def _bad_mutations(ada: Session, grace: Session) -> dict[str, tuple[str, dict[st
         "rename: missing todo": (RENAME, {"id": missing, "text": "x"}, "NOT_FOUND"),
         "rename: empty text": (RENAME, {"id": mine, "text": " "}, "VALIDATION_FAILED"),
         "rename: 1001 characters": (RENAME, {"id": mine, "text": "y" * 1001}, "VALIDATION_FAILED"),
+        "add: lone surrogate": (ADD, {"text": "half \ud83d", "userId": ada.user_id}, "VALIDATION_FAILED"),
+        "rename: lone surrogate": (RENAME, {"id": mine, "text": "\udc00 half"}, "VALIDATION_FAILED"),
     }
 
 
@@ -200,6 +202,7 @@ BAD_MUTATIONS = [
     "change: their todo", "change: missing todo", "change: garbage id", "change: a user id", "change: their list",
     "mark all: their list", "remove completed: their list", "remove: their todo", "remove: missing todo",
     "rename: their todo", "rename: missing todo", "rename: empty text", "rename: 1001 characters",
+    "add: lone surrogate", "rename: lone surrogate",
 ]
 
 
