@@ -13,12 +13,14 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import account
 import auth
 import cli
 import config
 import faults
 import logs
 import models
+import passwords
 from errors import AppError, InternalError, error_response
 from graphql_http import GraphQLView
 from limits import Limits
@@ -50,6 +52,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.configure(settings)
     models.configure(settings)
+    passwords.configure_concurrency(settings["PASSWORD_HASH_CONCURRENCY"])
 
     _init_cors(app)
     auth.init_app(app)
@@ -57,6 +60,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
         import hasura  # only then: deployments without Hasura import none of it
 
         hasura.init_app(app)
+    account.init_app(app)
     _init_graphql(app)
     if app.config["UPSTREAM_GRAPHQL_URL"]:
         import proxy  # only then: httpx and the client stay off every other cold start
@@ -80,7 +84,7 @@ def _init_cors(app: Flask) -> None:
         supports_credentials="*" not in origins,  # credentials only for named origins
         send_wildcard="*" in origins,
         allow_headers=["Authorization", "Content-Type", "X-CSRF-TOKEN", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "WWW-Authenticate"],
+        expose_headers=["X-Request-ID", "WWW-Authenticate", "Retry-After"],  # Retry-After: 429s
         max_age=600,
     )
 

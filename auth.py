@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_jwt_extended import (
-    JWTManager,
     create_access_token,
     create_refresh_token,
     decode_token,
@@ -24,13 +24,17 @@ from flask_jwt_extended import (
 from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException
 from jwt import ExpiredSignatureError, PyJWTError
 from pynamodb.exceptions import UpdateError
+from werkzeug.datastructures import ImmutableMultiDict
 
 import passwords
+import sessions
+import throttle
 from bodies import json_body, read_body
 from errors import Forbidden, Unauthenticated, ValidationFailed, error_response
-from models import RevokedToken, User, load_token_subject
+from models import RevokedToken, User, load_token_subject, refuse_control_characters
+from token_claims import ClaimCheckingJWTManager, unverified_claims
 
-jwt = JWTManager()
+jwt = ClaimCheckingJWTManager()
 blueprint = Blueprint("auth", __name__)
 
 MAX_NAME_LENGTH = 100
@@ -68,6 +72,9 @@ def init_app(app: Flask) -> None:
     # flask-jwt-extended registers its own CSRF handler; a failed double submit is a 403.
     app.register_error_handler(CSRFError, lambda error: error_response(Forbidden(str(error), code="CSRF_FAILED")))
     app.wsgi_app = AuthorizationSchemes(app.wsgi_app)  # type: ignore[method-assign]
+    if cookies:
+        app.before_request(_renew_access_cookie)
+        app.after_request(_set_renewed_access_cookie)
     app.register_blueprint(blueprint)
 
 
@@ -120,7 +127,7 @@ def _revoked_token(_header: dict[str, Any], _payload: dict[str, Any]) -> Respons
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     # flask-jwt-extended asks this first, then _load_user: read both in one round trip.
-    user, revoked = load_token_subject(payload["sub"], payload["jti"])
+    user, revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
     g.token_user = (payload["jti"], user)
     return revoked
 
@@ -130,7 +137,7 @@ def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
     """Return the token's user, or None if it is gone or its tokens were revoked since."""
     jti, user = g.pop("token_user", (None, None))
     if jti != payload["jti"]:  # not read with the revocation check: read it now
-        user, _revoked = load_token_subject(payload["sub"], payload["jti"])
+        user, _revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
     return user if user is not None and payload.get("ver", 0) == user.token_version else None
 
 
@@ -144,16 +151,19 @@ def authenticate(*, optional: bool = False) -> User | None:
     return get_current_user()
 
 
-def create_tokens(user: User, *, refresh: bool = True) -> dict[str, str]:
-    """Return a new access token for `user`, and a refresh token unless `refresh` is False."""
-    claims = {"ver": user.token_version}
-    access_claims = dict(claims)
-    for extra_claims in current_app.extensions.get("access_token_claims", ()):  # e.g. Hasura's claims
-        access_claims.update(extra_claims(user))
-    tokens = {"access_token": create_access_token(identity=user.id, additional_claims=access_claims)}
-    if refresh:
-        tokens["refresh_token"] = create_refresh_token(identity=user.id, additional_claims=claims)
-    return tokens
+def create_tokens(user: User, *, session: sessions.Generation | None = None) -> dict[str, str]:
+    """Return the access and refresh token of `session`'s current generation, or of a new session's."""
+    session = session or sessions.start(user.id)
+    settings = current_app.config
+    claims = _user_claims(user)
+    return {
+        "access_token": create_access_token(
+            identity=user.id, additional_claims={**_access_claims(user), **session.claims("access", settings)}
+        ),
+        "refresh_token": create_refresh_token(
+            identity=user.id, additional_claims={**claims, **session.claims("refresh", settings)}
+        ),
+    }
 
 
 def register(email: str, password: str, first_name: str = "", last_name: str = "") -> User:
@@ -164,48 +174,68 @@ def register(email: str, password: str, first_name: str = "", last_name: str = "
     return user
 
 
-def check_credentials(email: str, password: str) -> User:
-    """Return the user with this email and password, or raise INVALID_CREDENTIALS; shared by every login."""
-    user = User.find_by_email(email)
-    # Without a user, verify against a dummy hash: a wrong email takes as long as a wrong password.
-    if not passwords.verify_password(user.password if user else None, password) or user is None:
-        raise Unauthenticated("The email or password is incorrect.", code="INVALID_CREDENTIALS")
+def check_credentials(email: str, password: str, *, count_address: bool = True) -> User:
+    """Return the user with this email and password, or raise INVALID_CREDENTIALS; shared by every login.
+
+    Throttled (throttle.py): per account always, per client address unless `count_address`
+    is False (a caller such as Hasura sends every user's login from one address).
+    """
+    with throttle.guard("login", account=email, count_address=count_address):
+        user = User.find_by_email(email)
+        # Without a user, verify against a dummy hash: a wrong email takes as long as a wrong password.
+        if not passwords.verify_password(user.password if user else None, password) or user is None:
+            raise Unauthenticated("The email or password is incorrect.", code="INVALID_CREDENTIALS")
     if passwords.needs_rehash(user.password):
         _upgrade_hash(user, password)
     return user
 
 
-def user_of_refresh_token(token: str) -> User:
-    """Return the user of a refresh token passed as a value, checked as /refresh checks its token."""
+def rotate_refresh_token(token: str) -> tuple[User, sessions.Generation]:
+    """Check a refresh token passed as a value as /refresh checks its own; return its user and next generation."""
     try:
         payload = decode_token(token)
     except ExpiredSignatureError:
         raise Unauthenticated("The token has expired; log in again.", code="TOKEN_EXPIRED") from None
     except (PyJWTError, JWTExtendedException):
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN") from None
-    if payload.get("type") != "refresh":
+    if payload["type"] != "refresh":
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN")
-    user, revoked = load_token_subject(payload["sub"], payload["jti"])
+    user, revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
     if revoked or user is None or payload.get("ver", 0) != user.token_version:
         raise Unauthenticated("The token has been revoked; log in again.", code="TOKEN_REVOKED")
-    return user
+    return user, sessions.rotate(payload)
 
 
-def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *, refresh: bool = True) -> Response:
-    """Answer with a new access token for `user`, and a refresh token unless `refresh` is False.
+def issue_tokens(
+    user: User, response_body: dict[str, Any], status: int = 200, *, session: sessions.Generation | None = None
+) -> Response:
+    """Answer with an access and a refresh token for `user`: `session`'s pair, or a new session's.
 
     In cookie mode the tokens go in httpOnly cookies and stay out of the body.
     """
-    tokens = create_tokens(user, refresh=refresh)
-    cookies = current_app.config["AUTH_COOKIES"]
-    body = {**response_body, "token_type": "Bearer", "expires_in": current_app.config["ACCESS_TOKEN_EXPIRES"]}
+    tokens = create_tokens(user, session=session)
+    settings = current_app.config
+    cookies = settings["AUTH_COOKIES"]
+    body = {**response_body, "token_type": "Bearer", "expires_in": settings["ACCESS_TOKEN_EXPIRES"]}
     response = jsonify(body if cookies else {**body, **tokens})
     response.status_code = status
     if cookies:
         set_access_cookies(response, tokens["access_token"])
-        if refresh:
-            set_refresh_cookies(response, tokens["refresh_token"])
+        set_refresh_cookies(response, tokens["refresh_token"])
     return response
+
+
+def _user_claims(user: User) -> dict[str, Any]:
+    """Return the claims every token of `user` carries (`ver`: its tokens end when token_version moves)."""
+    return {"ver": user.token_version}
+
+
+def _access_claims(user: User) -> dict[str, Any]:
+    """Return the claims of `user`'s access tokens: theirs, plus what extensions add (Hasura's claims)."""
+    claims = _user_claims(user)
+    for extra_claims in current_app.extensions.get("access_token_claims", ()):
+        claims.update(extra_claims(user))
+    return claims
 
 
 # Endpoints.
@@ -213,13 +243,14 @@ def issue_tokens(user: User, response_body: dict[str, Any], status: int = 200, *
 
 @blueprint.post("/signup")
 def signup() -> Response:
-    body = json_body()
-    user = register(
-        _field(body, "email"),
-        _field(body, "password"),
-        _field(body, "firstName", required=False, max_length=MAX_NAME_LENGTH),
-        _field(body, "lastName", required=False, max_length=MAX_NAME_LENGTH),
-    )
+    body = json_body()  # a body refused here costs no DynamoDB request
+    with throttle.guard("signup"):
+        user = register(
+            _field(body, "email"),
+            _field(body, "password"),
+            _field(body, "firstName", required=False, max_length=MAX_NAME_LENGTH),
+            _field(body, "lastName", required=False, max_length=MAX_NAME_LENGTH),
+        )
     return issue_tokens(user, {"user": user_json(user)}, status=201)
 
 
@@ -233,8 +264,10 @@ def login() -> Response:
 
 @blueprint.post("/refresh")
 def refresh() -> Response:
-    verify_jwt_in_request(refresh=True, locations=_token_locations(refresh=True))
-    return issue_tokens(get_current_user(), {}, refresh=False)
+    """Answer with the pair that replaces the presented refresh token, which stops working."""
+    with throttle.guard("refresh"):
+        verify_jwt_in_request(refresh=True, locations=_token_locations(refresh=True))
+    return issue_tokens(get_current_user(), {}, session=sessions.rotate(get_jwt()))
 
 
 @blueprint.post("/logout")
@@ -254,6 +287,8 @@ def logout() -> Response:
         revoked.append(other)
     for payload in revoked:
         RevokedToken(payload["jti"], expires_at=datetime.fromtimestamp(payload["exp"], UTC)).save()
+        if payload["type"] == "refresh" and "fam" in payload:
+            sessions.end(payload["fam"])  # and with it the tokens that replaced this one
     response = jsonify({"revoked": [payload["type"] for payload in revoked]})
     if current_app.config["AUTH_COOKIES"]:
         unset_jwt_cookies(response)
@@ -284,8 +319,8 @@ def _field(body: dict[str, Any], name: str, *, required: bool = True, max_length
         return ""
     if not isinstance(value, str):
         raise ValidationFailed(f"{name} must be a string.", field=name)
-    if name != "password":
-        value = value.strip()
+    if "password" not in name.lower():
+        value = refuse_control_characters(value.strip(), name)
     if max_length is not None and len(value) > max_length:
         raise ValidationFailed(f"{name} must be at most {max_length} characters long.", field=name)
     return value
@@ -306,6 +341,60 @@ def _token_locations(*, refresh: bool) -> list[str]:
         json_body()  # refuse a hostile body before flask-jwt-extended parses it with get_json
         locations.append("json")
     return locations
+
+
+# Cookie mode: a browser app never holds an expired access token while its refresh cookie
+# is valid. An access cookie near (or past) its expiry is replaced before the request is
+# checked, from the refresh cookie, without rotating it; the session's CSRF value stays.
+
+RENEW_WITHIN = 60  # seconds before expiry (at most half the access token's lifetime)
+
+
+def _renew_access_cookie() -> None:
+    settings = current_app.config
+    access = request.cookies.get(settings["JWT_ACCESS_COOKIE_NAME"])
+    refresh_token = request.cookies.get(settings["JWT_REFRESH_COOKIE_NAME"])
+    if not access or not refresh_token:
+        return
+    try:
+        # Most requests stop here: a look at the expiry costs less than verifying a signature.
+        expires = unverified_claims(access).get("exp")
+        if not isinstance(expires, int | float) or expires - time.time() > min(
+            RENEW_WITHIN, settings["ACCESS_TOKEN_EXPIRES"] / 2
+        ):
+            return
+        access_claims = decode_token(access, allow_expired=True)
+        refresh_claims = decode_token(refresh_token)
+    except (ValueError, PyJWTError, JWTExtendedException):
+        return  # the usual check answers for these tokens
+    family = refresh_claims.get("fam")
+    if (
+        refresh_claims["type"] != "refresh"
+        or family is None
+        or (refresh_claims["sub"], family) != (access_claims["sub"], access_claims.get("fam"))
+    ):
+        return
+    user, revoked = load_token_subject(refresh_claims["sub"], refresh_claims["jti"], family)
+    if revoked or user is None or refresh_claims.get("ver", 0) != user.token_version:
+        return
+    session_claims = {
+        "fam": family,
+        "gen": refresh_claims.get("gen"),
+        "csrf": sessions.csrf_value(family, "access", settings),
+    }
+    token = create_access_token(identity=user.id, additional_claims={**_access_claims(user), **session_claims})
+    cookies = request.cookies.copy()
+    cookies[settings["JWT_ACCESS_COOKIE_NAME"]] = token
+    request.cookies = ImmutableMultiDict(cookies)  # type: ignore[misc]  # what the check below reads
+    g.renewed_access_token = token
+
+
+def _set_renewed_access_cookie(response: Response) -> Response:
+    token = g.pop("renewed_access_token", None)
+    name = current_app.config["JWT_ACCESS_COOKIE_NAME"] + "="
+    if token and not any(cookie.startswith(name) for cookie in response.headers.getlist("Set-Cookie")):
+        set_access_cookies(response, token)  # unless the endpoint set or cleared the cookie itself
+    return response
 
 
 def _upgrade_hash(user: User, password: str) -> None:

@@ -77,6 +77,15 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "ARGON2_TIME_COST": (int, 3, 3),
     "ARGON2_MEMORY_COST": (int, 65536, 65536),
     "ARGON2_PARALLELISM": (int, 4, 4),
+    # Argon2 computations run at once; each holds ARGON2_MEMORY_COST KiB while it runs.
+    "PASSWORD_HASH_CONCURRENCY": (int, 2, 2),
+    # Login protection (throttle.py): the longest delay after failed passwords for one account,
+    # and how many requests one client address may send to each auth endpoint per window.
+    "THROTTLE_MAX_DELAY": (int, 15 * 60, 15 * 60),
+    "THROTTLE_ADDRESS_LIMIT": (int, 100, 100),
+    "THROTTLE_ADDRESS_WINDOW": (int, 5 * 60, 5 * 60),
+    # Seconds during which a rotated refresh token still gets the pair that replaced it.
+    "REFRESH_REUSE_GRACE": (int, 10, 10),
     "LOG_LEVEL": (str, "INFO", "INFO"),
     # /execute-graphql (proxy.py): off unless UPSTREAM_GRAPHQL_URL is set.
     "UPSTREAM_GRAPHQL_URL": (str, None, None),
@@ -161,6 +170,12 @@ def load_settings(
         raise ConfigError("DYNAMODB_CONNECT_TIMEOUT and DYNAMODB_READ_TIMEOUT must be positive (seconds)")
     if settings["GRAPHQL_SCHEMA_ACCESS"] not in ("open", "token", "off"):
         raise ConfigError("GRAPHQL_SCHEMA_ACCESS must be open, token or off")
+    for name in ("PASSWORD_HASH_CONCURRENCY", "THROTTLE_MAX_DELAY", "THROTTLE_ADDRESS_WINDOW"):
+        if settings[name] < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    for name in ("THROTTLE_ADDRESS_LIMIT", "REFRESH_REUSE_GRACE"):
+        if settings[name] < 0:
+            raise ConfigError(f"{name} must not be negative (0 turns it off)")
     if settings["TRUSTED_DOCUMENTS_ONLY"] and not settings["PERSISTED_QUERIES_FILE"]:
         raise ConfigError("TRUSTED_DOCUMENTS_ONLY needs PERSISTED_QUERIES_FILE: the documents it allows")
     for name in _LIMITS:

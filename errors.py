@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ class AppError(Exception):
     code = "BAD_REQUEST"
     status = 400
     message = "The request is not valid."
+    headers: Mapping[str, str] = {}  # sent with the HTTP answer, e.g. Retry-After
 
     def __init__(self, message: str | None = None, *, code: str | None = None, **details: Any) -> None:
         self.message = message or self.message
@@ -118,6 +120,20 @@ class ServiceUnavailable(AppError):
     message = "The database is unavailable right now; try again shortly."
     retry_after = 5
 
+    @property
+    def headers(self) -> Mapping[str, str]:  # type: ignore[override]
+        return {"Retry-After": str(self.retry_after)}
+
+
+class TooManyAttempts(AppError):
+    code = "TOO_MANY_ATTEMPTS"
+    status = 429
+    message = "Too many attempts."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many attempts; try again in {retry_after} seconds.")
+        self.headers = {"Retry-After": str(retry_after)}
+
 
 class InternalError(AppError):
     code = "INTERNAL_SERVER_ERROR"
@@ -135,7 +151,5 @@ def error_response(error: AppError, headers: dict[str, str] | None = None) -> Re
         body_error["requestId"] = getattr(g, "request_id", None)
     response = jsonify(body)
     response.status_code = error.status
-    if isinstance(error, ServiceUnavailable):
-        response.headers["Retry-After"] = str(error.retry_after)
-    response.headers.update(headers or {})
+    response.headers.update({**error.headers, **(headers or {})})
     return response

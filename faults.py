@@ -81,9 +81,11 @@ def _missing_table_message(cause: ClientError) -> str:
         if match and "," not in match.group(1):
             return f"Table {match.group(1)} does not exist: create it with `flask --app run create-tables`."
     missing = _missing_tables()
+    if len(missing) == 1:
+        return f"Table {missing[0]} does not exist: create it with `flask --app run create-tables`."
     if missing:
         names = ", ".join(missing)
-        return f"Table {names} does not exist: create the tables with `flask --app run create-tables`."
+        return f"Tables {names} do not exist: create them with `flask --app run create-tables`."
     return TableMissing.message
 
 

@@ -33,13 +33,24 @@ from passwords import PasswordHash
 
 MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# C0 and C1 controls, DEL, and lone surrogates (JSON's "\ud800" decodes to one, which no
+# UTF-8 encoder accepts: DynamoDB could not even be sent it).
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_control_characters(value: str, field: str) -> str:
+    """Return `value`, or raise ValidationFailed if it holds a control character or a lone surrogate."""
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValidationFailed(f"{field} must not contain control characters.", field=field)
+    return value
 
 
 def normalize_email(value: Any) -> str:
     """Return `value` trimmed and lowercased, or raise ValidationFailed if it is no email."""
     if not isinstance(value, str):
         raise ValidationFailed("Email must be a string.", field="email")
-    email = value.strip().lower()
+    email = refuse_control_characters(value.strip(), "email").lower()  # a pasted trailing tab is fine
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise ValidationFailed("Email is not a valid address.", field="email")
     return email
@@ -237,6 +248,8 @@ def clean_todo_text(text: Any) -> str:
     """Return `text` trimmed, or raise ValidationFailed unless it is 1 to 1,000 characters."""
     if not isinstance(text, str) or not 1 <= len(text.strip()) <= MAX_TODO_TEXT:
         raise ValidationFailed(f"Text must be 1 to {MAX_TODO_TEXT} characters.", field="text")
+    if _LONE_SURROGATE.search(text):  # no UTF-8 encoder accepts one: it could not be stored
+        raise ValidationFailed("Text must not contain lone surrogates.", field="text")
     return text.strip()
 
 
@@ -390,18 +403,28 @@ class Todo(Model):
         return done
 
 
-def load_token_subject(user_id: str, jti: str) -> tuple[User | None, bool]:
+def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> tuple[User | None, bool]:
     """Return a token's user (None if gone) and whether the token was revoked, in one round trip.
 
-    Every authenticated request needs both; one BatchGetItem reads them from their two
-    tables at once, where two GetItems would cost two round trips.
+    A token is revoked if its jti is, or if it names a refresh-token family (`family_id`)
+    that no longer exists. Every authenticated request needs all of this; one BatchGetItem
+    reads it from the tables at once, where GetItems would cost a round trip each. The reads
+    are strongly consistent: a token issued or revoked a moment ago must count at once.
     """
     users, revoked_tokens = User.Meta.table_name, RevokedToken.Meta.table_name
-    request = {
-        users: {"Keys": [{"id": {"S": user_id}}]},
-        revoked_tokens: {"Keys": [{"jti": {"S": jti}}], "ProjectionExpression": "jti"},
+    families = RefreshFamily.Meta.table_name
+    request: dict[str, Any] = {
+        users: {"Keys": [{"id": {"S": user_id}}], "ConsistentRead": True},
+        revoked_tokens: {"Keys": [{"jti": {"S": jti}}], "ProjectionExpression": "jti", "ConsistentRead": True},
     }
-    found: dict[str, list[dict[str, Any]]] = {users: [], revoked_tokens: []}
+    if family_id is not None:
+        request[families] = {
+            "Keys": [{"id": {"S": family_id}}],
+            "ProjectionExpression": "#id",
+            "ExpressionAttributeNames": {"#id": "id"},
+            "ConsistentRead": True,
+        }
+    found: dict[str, list[dict[str, Any]]] = {users: [], revoked_tokens: [], families: []}
     client = _connection_of(User).client
     for attempt in range(_RETRIES):
         response = client.batch_get_item(RequestItems=request)
@@ -414,7 +437,8 @@ def load_token_subject(user_id: str, jti: str) -> tuple[User | None, bool]:
     else:
         raise Conflict("DynamoDB is too busy to check the token; try again.")
     user = User.from_raw_data(found[users][0]) if found[users] else None
-    return user, bool(found[revoked_tokens])
+    family_ended = family_id is not None and not found[families]
+    return user, bool(found[revoked_tokens]) or family_ended
 
 
 class ProcessedEvent(Model):
@@ -434,7 +458,43 @@ class ProcessedEvent(Model):
     expires_at = TTLAttribute()
 
 
-MODELS: tuple[type[Model], ...] = (User, UserEmail, RevokedToken, Todo, ProcessedEvent)
+
+class RefreshFamily(Model):
+    """The refresh tokens of one login, each replacing the one before; deleted when the session ends.
+
+    Generation n's tokens are the current ones; n - 1's may still be presented during the
+    reuse grace (see sessions.py). DynamoDB's TTL removes a family once its newest refresh
+    token has expired.
+    """
+
+    class Meta:
+        table_name = "refresh_families"
+
+    id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    generation = NumberAttribute(default=0)
+    issued_at = NumberAttribute()  # epoch seconds at which the current generation was issued
+    expires_at = TTLAttribute()
+
+
+class LoginAttempts(Model):
+    """Recent login attempts of one account or one client address (see throttle.py).
+
+    Only throttle.py writes these; DynamoDB's TTL forgets them, and the code treats an
+    expired record as absent, since TTL deletes it only within a few days.
+    """
+
+    class Meta:
+        table_name = "login_attempts"
+
+    key = UnicodeAttribute(hash_key=True)  # "account:<sha256 of the email>" or "address:<action>:<address>:<window>"
+    failures = NumberAttribute(null=True)  # failed passwords in a row (accounts)
+    blocked_until = NumberAttribute(null=True)  # epoch seconds before which no password is checked (accounts)
+    hits = NumberAttribute(null=True)  # requests in the window (addresses)
+    expires_at = TTLAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (User, UserEmail, RevokedToken, Todo, RefreshFamily, LoginAttempts, ProcessedEvent)
 TABLE_NAMES = {model: model.Meta.table_name for model in MODELS}  # without the prefix
 
 

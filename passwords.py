@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from errors import ValidationFailed
 
@@ -19,6 +21,12 @@ _LEGACY_PREFIXES = ("pbkdf2:", "scrypt:")  # what werkzeug.security.generate_pas
 # never need it, so a Lambda cold start that serves one does not pay for it.
 _parameters = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
 _hasher_instance: PasswordHasher | None = None
+
+# Each argon2 computation holds memory_cost KiB (64 MiB by default) until it returns: at most
+# this many run at once, so a burst of logins queues instead of exhausting memory.
+DEFAULT_CONCURRENCY = 2
+_slots = threading.BoundedSemaphore(DEFAULT_CONCURRENCY)
+_T = TypeVar("_T")
 
 
 def _hasher() -> PasswordHasher:
@@ -44,6 +52,20 @@ def configure(time_cost: int, memory_cost: int, parallelism: int) -> None:
         _dummy_hash.cache_clear()
 
 
+def configure_concurrency(limit: int) -> None:
+    """Let at most `limit` hashes or verifications run at once (each holds ARGON2_MEMORY_COST KiB)."""
+    global _slots
+    if limit < 1:
+        raise ValueError("at least one password hash must be allowed to run")
+    _slots = threading.BoundedSemaphore(limit)
+
+
+def _bounded(compute: Callable[[], _T]) -> _T:
+    """Run a memory-hungry hash computation once a slot is free."""
+    with _slots:
+        return compute()
+
+
 def validate_password(password: object) -> None:
     """Raise ValidationFailed unless `password` is a string of an acceptable length."""
     if not isinstance(password, str):
@@ -56,7 +78,8 @@ def validate_password(password: object) -> None:
 
 def hash_password(password: str) -> PasswordHash:
     """Return the argon2id hash of a plaintext password."""
-    return PasswordHash(_hasher().hash(password))
+    hasher = _hasher()
+    return PasswordHash(_bounded(lambda: hasher.hash(password)))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
@@ -67,7 +90,7 @@ def verify_password(stored: str | None, password: str) -> bool:
     if stored.startswith(_LEGACY_PREFIXES):
         from werkzeug.security import check_password_hash
 
-        return check_password_hash(stored, password)
+        return _bounded(lambda: check_password_hash(stored, password))  # scrypt needs memory too
     return _verify_argon2(stored, password)
 
 
@@ -84,8 +107,9 @@ def needs_rehash(stored: str) -> bool:
 def _verify_argon2(stored: str, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    hasher = _hasher()
     try:
-        return _hasher().verify(stored, password)
+        return _bounded(lambda: hasher.verify(stored, password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -93,4 +117,4 @@ def _verify_argon2(stored: str, password: str) -> bool:
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     """Return a hash of a random password, to verify against when an account does not exist."""
-    return _hasher().hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))

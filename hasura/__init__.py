@@ -71,7 +71,7 @@ def hasura_error(error: AppError, headers: dict[str, str] | None = None) -> Resp
         extensions["requestId"] = g.get("request_id")
     response = jsonify({"message": error.message, "extensions": extensions})
     response.status_code = error.status
-    response.headers.update(headers or {})
+    response.headers.update({**error.headers, **(headers or {})})
     return response
 
 

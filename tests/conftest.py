@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import TEST_SETTINGS, Auth, Live, Recorder, clear_tables, serve_wsgi
+from support import TEST_SETTINGS, Auth, Clock, Live, Recorder, clear_tables, serve_wsgi
 
 from local_dynamodb import LocalDynamoDB
 
@@ -89,3 +90,20 @@ def runner(app: Any) -> Any:
 @pytest.fixture
 def auth(client: Any) -> Auth:
     return Auth(client)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Stop the clock of login throttling and refresh-token rotation; `clock.advance(s)` moves it.
+
+    It stops on a whole second (so a Retry-After is exactly a delay), a minute in the past:
+    tokens are issued at its time but checked (by PyJWT) at the real time, so they stay
+    valid while a test moves it up to a minute on.
+    """
+    import sessions
+    import throttle
+
+    stopped = Clock(float(int(time.time()) - 60))
+    monkeypatch.setattr(throttle, "clock", stopped)
+    monkeypatch.setattr(sessions, "clock", stopped)
+    return stopped

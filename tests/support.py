@@ -44,6 +44,19 @@ def clear_tables() -> None:
                 batch.delete(item)
 
 
+class Clock:
+    """A clock that stands still until a test moves it: login delays and grace periods without sleeping."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class Auth:
     """Sign up and log in through the HTTP endpoints."""
 

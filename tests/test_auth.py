@@ -11,11 +11,11 @@ from typing import Any
 
 import jwt as pyjwt
 import pytest
-from support import PASSWORD, Auth
+from support import PASSWORD, Auth, Clock
 from werkzeug.security import generate_password_hash
 
 import passwords
-from models import RevokedToken, User
+from models import RefreshFamily, RevokedToken, User
 from passwords import PasswordHash
 
 VIEWER = "{ viewer { email } }"
@@ -25,12 +25,15 @@ def claims_of(token: str) -> dict[str, Any]:
     return pyjwt.decode(token, options={"verify_signature": False})
 
 
-def forge(app: Any, secret: str | None = None, algorithm: str = "HS256", **claims: Any) -> str:
-    """Return a token signed like ours unless told otherwise; a claim given as None is left out."""
+def forge(
+    app: Any, secret: str | None = None, algorithm: str = "HS256", without: tuple[str, ...] = (), **claims: Any
+) -> str:
+    """Return a token signed like ours unless told otherwise; `without` names claims to leave out."""
     now = int(time.time())
     payload = {"jti": str(uuid.uuid4()), "type": "access", "fresh": False, "iat": now, "nbf": now,
-               "exp": now + 600, "ver": 0, "iss": app.config["JWT_ISSUER"], "aud": app.config["JWT_AUDIENCE"], **claims}
-    payload = {name: value for name, value in payload.items() if value is not None}
+               "exp": now + 600, "ver": 0, "iss": app.config["JWT_ISSUER"],
+               "aud": app.config["JWT_AUDIENCE"], **claims}
+    payload = {name: value for name, value in payload.items() if name not in without}
     with warnings.catch_warnings():  # PyJWT warns that our 47-byte test key is short for HS512
         warnings.simplefilter("ignore")
         return pyjwt.encode(payload, secret or app.config["JWT_SECRET_KEY"], algorithm=algorithm)
@@ -91,10 +94,18 @@ VALID_SIGNUP = {"email": "ada@example.com", "password": PASSWORD, "firstName": "
         ({**VALID_SIGNUP, "password": 12345678}, 400, "VALIDATION_FAILED", "password"),
         ({**VALID_SIGNUP, "firstName": 7}, 400, "VALIDATION_FAILED", "firstName"),
         ({**VALID_SIGNUP, "lastName": "x" * 101}, 400, "VALIDATION_FAILED", "lastName"),
+        ({**VALID_SIGNUP, "email": "ada\u0000@example.com"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "email": "ada\u0085@example.com"}, 400, "VALIDATION_FAILED", "email"),
+        ({**VALID_SIGNUP, "firstName": "Ada\u0000"}, 400, "VALIDATION_FAILED", "firstName"),
+        ({**VALID_SIGNUP, "firstName": "Ada\nLovelace"}, 400, "VALIDATION_FAILED", "firstName"),
+        ({**VALID_SIGNUP, "lastName": "Love\u001blace"}, 400, "VALIDATION_FAILED", "lastName"),
+        ({**VALID_SIGNUP, "lastName": "Love\u007flace"}, 400, "VALIDATION_FAILED", "lastName"),
     ],
     ids=[
         "email-null", "email-missing", "email-number", "email-invalid", "email-list", "password-missing",
         "password-short", "password-long", "password-number", "firstName-number", "lastName-long",
+        "email-nul", "email-c1-control", "firstName-nul", "firstName-newline",
+        "lastName-escape", "lastName-delete",
     ],
 )
 def test_signup_refuses_bad_fields_and_writes_nothing(
@@ -123,6 +134,15 @@ def test_signup_refuses_bad_bodies(client: Any, data: str, content_type: str, st
     assert response.status_code == status
     assert response.get_json()["code"] == code
     assert list(User.scan()) == []
+
+
+def test_signup_keeps_names_with_any_printable_character(client: Any) -> None:
+    """Only control characters are refused: accents, scripts, emoji and inner spaces are names like any other."""
+    names = {"firstName": "Zoë Ana-María", "lastName": "Łukasiewicz 王 🙂"}
+    response = client.post("/signup", json={**VALID_SIGNUP, **names})
+    assert response.status_code == 201
+    user = response.get_json()["user"]
+    assert (user["firstName"], user["lastName"]) == (names["firstName"], names["lastName"])
 
 
 def test_signup_with_a_taken_email_conflicts(client: Any, auth: Auth) -> None:
@@ -183,11 +203,12 @@ def test_login_refuses_bad_input(client: Any, auth: Auth, body: dict[str, Any], 
 
 
 @pytest.mark.parametrize("method", ["pbkdf2:sha256", "scrypt"])
-def test_login_upgrades_a_werkzeug_hash_to_argon2id(client: Any, app: Any, method: str) -> None:
+def test_login_upgrades_a_werkzeug_hash_to_argon2id(client: Any, app: Any, clock: Clock, method: str) -> None:
     user = User(email="ada@example.com", password=PasswordHash(generate_password_hash(PASSWORD, method=method)))
     user.save()
     assert client.post("/login", json={"email": "ada@example.com", "password": "wrong password"}).status_code == 401
     assert User.get(user.id).password.startswith(method.split(":")[0])  # a failed login changes nothing
+    clock.advance(2)  # past the delay after one failed password
     assert client.post("/login", json={"email": "ada@example.com", "password": PASSWORD}).status_code == 200
     upgraded = User.get(user.id).password
     assert upgraded.startswith("$argon2id$") and passwords.verify_password(upgraded, PASSWORD)
@@ -254,17 +275,26 @@ def _bad_tokens(app: Any, auth: Auth) -> dict[str, tuple[str, str]]:
         "refresh-as-access": (f"Bearer {signup['refresh_token']}", "INVALID_TOKEN"),
         "unknown-user": (f"Bearer {forge(app, sub=str(uuid.uuid4()))}", "TOKEN_REVOKED"),
         "old-token-version": (f"Bearer {forge(app, sub=user_id, ver=-1)}", "TOKEN_REVOKED"),
-        "no-subject": (f"Bearer {forge(app)}", "INVALID_TOKEN"),
-        "no-issuer": (f"Bearer {forge(app, sub=user_id, iss=None)}", "INVALID_TOKEN"),
+        "no-subject": (f"Bearer {forge(app, without=('sub',))}", "INVALID_TOKEN"),
+        "no-expiry": (f"Bearer {forge(app, sub=user_id, without=('exp',))}", "INVALID_TOKEN"),
+        "no-jti": (f"Bearer {forge(app, sub=user_id, without=('jti',))}", "INVALID_TOKEN"),
+        "no-type": (f"Bearer {forge(app, sub=user_id, without=('type',))}", "INVALID_TOKEN"),
+        "unknown-type": (f"Bearer {forge(app, sub=user_id, type='id')}", "INVALID_TOKEN"),
+        "numeric-jti": (f"Bearer {forge(app, sub=user_id, jti=42)}", "INVALID_TOKEN"),
+        "empty-jti": (f"Bearer {forge(app, sub=user_id, jti='')}", "INVALID_TOKEN"),
+        "numeric-family": (f"Bearer {forge(app, sub=user_id, fam=7)}", "INVALID_TOKEN"),
+        "ended-family": (f"Bearer {forge(app, sub=user_id, fam=str(uuid.uuid4()))}", "TOKEN_REVOKED"),
+        "no-issuer": (f"Bearer {forge(app, sub=user_id, without=('iss',))}", "INVALID_TOKEN"),
         "other-issuer": (f"Bearer {forge(app, sub=user_id, iss='someone-else')}", "INVALID_TOKEN"),
-        "no-audience": (f"Bearer {forge(app, sub=user_id, aud=None)}", "INVALID_TOKEN"),
+        "no-audience": (f"Bearer {forge(app, sub=user_id, without=('aud',))}", "INVALID_TOKEN"),
         "other-audience": (f"Bearer {forge(app, sub=user_id, aud='another-api')}", "INVALID_TOKEN"),
     }
 
 
 BAD_TOKEN_NAMES = [
     "garbage", "other-scheme", "no-token", "tampered-payload", "tampered-signature", "other-secret", "alg-none",
-    "hs512", "expired", "refresh-as-access", "unknown-user", "old-token-version", "no-subject",
+    "hs512", "expired", "refresh-as-access", "unknown-user", "old-token-version", "no-subject", "no-expiry",
+    "no-jti", "no-type", "unknown-type", "numeric-jti", "empty-jti", "numeric-family", "ended-family",
     "no-issuer", "other-issuer", "no-audience", "other-audience",
 ]
 
@@ -282,17 +312,28 @@ def test_graphql_refuses_bad_tokens(client: Any, app: Any, auth: Auth, name: str
 # /refresh
 
 
-def test_refresh_with_a_refresh_token_returns_a_working_access_token(client: Any, auth: Auth) -> None:
+@pytest.mark.parametrize("sent_in", ["header", "body"])
+def test_refresh_with_a_refresh_token_returns_a_new_working_pair(client: Any, auth: Auth, sent_in: str) -> None:
     refresh_token = auth.signup()["refresh_token"]
-    for kwargs in (
-        {"headers": {"Authorization": f"Bearer {refresh_token}"}},
-        {"json": {"refresh_token": refresh_token}},
-    ):
-        response = client.post("/refresh", **kwargs)
-        body = response.get_json()
-        assert (response.status_code, sorted(body)) == (200, ["access_token", "expires_in", "token_type"])
-        viewer = auth.graphql(VIEWER, body["access_token"]).get_json()
-        assert viewer == {"data": {"viewer": {"email": "ada@example.com"}}}
+    if sent_in == "header":
+        response = client.post("/refresh", headers={"Authorization": f"Bearer {refresh_token}"})
+    else:
+        response = client.post("/refresh", json={"refresh_token": refresh_token})
+    body = response.get_json()
+    assert (response.status_code, sorted(body)) == (200, ["access_token", "expires_in", "refresh_token", "token_type"])
+    old, new = claims_of(refresh_token), claims_of(body["refresh_token"])
+    assert (new["type"], new["sub"], new["fam"], new["gen"]) == ("refresh", old["sub"], old["fam"], old["gen"] + 1)
+    viewer = auth.graphql(VIEWER, body["access_token"]).get_json()
+    assert viewer == {"data": {"viewer": {"email": "ada@example.com"}}}
+
+
+@pytest.mark.parametrize("claim", ["exp", "jti", "type", "sub", "fam"])
+def test_refresh_refuses_a_refresh_token_missing_a_claim(client: Any, app: Any, auth: Auth, claim: str) -> None:
+    """Signed with our secret but without a claim the checks need: 401, never a 500, and nothing issued."""
+    refresh_claims = claims_of(auth.signup()["refresh_token"])
+    token = forge(app, without=(claim,), **{**refresh_claims, "jti": str(uuid.uuid4())})
+    response = client.post("/refresh", headers={"Authorization": f"Bearer {token}"})
+    assert (response.status_code, response.get_json()["code"]) == (401, "INVALID_TOKEN")
 
 
 def test_refresh_refuses_an_access_token(client: Any, auth: Auth) -> None:
@@ -399,3 +440,77 @@ def test_cookie_mode_logout_clears_the_cookies(cookie_client: Any) -> None:
     response = cookie_client.post("/logout", headers={"X-CSRF-TOKEN": csrf})
     assert response.status_code == 200
     assert cookie_client.get_cookie("access_token_cookie") is None
+
+
+def _replace_access_cookie(client: Any, seconds_left: int) -> dict[str, Any]:
+    """Put back the access cookie's token, re-signed to expire in `seconds_left` (negative: expired)."""
+    claims = claims_of(client.get_cookie("access_token_cookie").value)
+    now = int(time.time())
+    claims.update(iat=now - 900, nbf=now - 900, exp=now + seconds_left)
+    client.set_cookie("access_token_cookie", forge(client.application, **claims))
+    return claims
+
+
+def _set_cookies(response: Any) -> dict[str, str]:
+    return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+
+
+@pytest.mark.parametrize("seconds_left", [-3600, -1, 30])
+def test_cookie_mode_renews_an_access_cookie_near_or_past_expiry(cookie_client: Any, seconds_left: int) -> None:
+    """GIVEN a valid refresh cookie and an access cookie about to expire, or expired
+    THEN the request succeeds and answers with a new access cookie of the same session and CSRF value."""
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    csrf = cookie_client.get_cookie("csrf_access_token").value
+    old = _replace_access_cookie(cookie_client, seconds_left)
+    response = cookie_client.post("/graphql", json={"query": VIEWER}, headers={"X-CSRF-TOKEN": csrf})
+    assert (response.status_code, response.get_json()) == (200, {"data": {"viewer": {"email": "ada@example.com"}}})
+    assert "HttpOnly" in _set_cookies(response)["access_token_cookie"]
+    new = claims_of(cookie_client.get_cookie("access_token_cookie").value)
+    assert (new["sub"], new["fam"], new["csrf"], new["type"]) == (old["sub"], old["fam"], old["csrf"], "access")
+    assert new["exp"] - time.time() > 800 and new["jti"] != old["jti"]
+    assert cookie_client.get_cookie("csrf_access_token").value == csrf
+    again = cookie_client.get("/graphql", query_string={"query": VIEWER})
+    assert (again.status_code, _set_cookies(again)) == (200, {})  # the new cookie is far from expiry
+
+
+def test_cookie_mode_leaves_an_access_cookie_far_from_expiry_alone(cookie_client: Any) -> None:
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    _replace_access_cookie(cookie_client, 600)
+    response = cookie_client.get("/graphql", query_string={"query": VIEWER})
+    assert (response.status_code, _set_cookies(response)) == (200, {})
+
+
+@pytest.mark.parametrize("refresh_cookie", ["missing", "session-ended", "other-user", "garbage"])
+def test_cookie_mode_renews_nothing_without_a_valid_refresh_cookie(cookie_client: Any, refresh_cookie: str) -> None:
+    """The expired access cookie then gets its usual 401 TOKEN_EXPIRED, and no cookie is set."""
+    cookie_client.post("/signup", json={**VALID_SIGNUP, "email": "grace@example.com"})
+    other_refresh = cookie_client.get_cookie("refresh_token_cookie").value
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    if refresh_cookie == "missing":
+        cookie_client.delete_cookie("refresh_token_cookie")
+    elif refresh_cookie == "session-ended":
+        RefreshFamily(claims_of(cookie_client.get_cookie("refresh_token_cookie").value)["fam"]).delete()
+    elif refresh_cookie == "other-user":
+        cookie_client.set_cookie("refresh_token_cookie", other_refresh)
+    else:
+        cookie_client.set_cookie("refresh_token_cookie", "not-a-token")
+    _replace_access_cookie(cookie_client, -1)
+    response = cookie_client.get("/graphql", query_string={"query": VIEWER})
+    assert (response.status_code, response.get_json()["errors"][0]["extensions"]["code"]) == (401, "TOKEN_EXPIRED")
+    assert _set_cookies(response) == {}
+
+
+def test_cookie_mode_refresh_rotates_both_cookies_and_keeps_the_csrf_value(cookie_client: Any) -> None:
+    cookie_client.post("/signup", json=VALID_SIGNUP)
+    old_refresh = cookie_client.get_cookie("refresh_token_cookie").value
+    csrf = cookie_client.get_cookie("csrf_access_token").value
+    refresh_csrf = cookie_client.get_cookie("csrf_refresh_token").value
+    response = cookie_client.post("/refresh", headers={"X-CSRF-TOKEN": refresh_csrf})
+    assert response.status_code == 200
+    assert sorted(_set_cookies(response)) == [
+        "access_token_cookie", "csrf_access_token", "csrf_refresh_token", "refresh_token_cookie"
+    ]
+    assert claims_of(cookie_client.get_cookie("refresh_token_cookie").value)["gen"] == claims_of(old_refresh)["gen"] + 1
+    assert cookie_client.get_cookie("csrf_access_token").value == csrf
+    with_csrf = cookie_client.post("/graphql", json={"query": VIEWER}, headers={"X-CSRF-TOKEN": csrf})
+    assert with_csrf.status_code == 200

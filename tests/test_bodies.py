@@ -8,7 +8,7 @@ import pytest
 from support import Auth
 
 JSON = "application/json"
-ENDPOINTS = ["/signup", "/login", "/refresh", "/logout", "/graphql"]
+ENDPOINTS = ["/signup", "/login", "/refresh", "/logout", "/password", "/graphql"]
 
 HOSTILE = [
     # (case, body, content type, status, code; None: the endpoint's own code for "not an object")
@@ -39,7 +39,7 @@ def code_of(body: dict[str, Any]) -> str:
 def test_hostile_bodies_are_refused_with_a_code(
     client: Any, endpoint: str, case: str, body: bytes, content_type: str, status: int, code: str | None
 ) -> None:
-    token = Auth(client).signup()["access_token"] if endpoint in ("/logout", "/graphql") else None
+    token = Auth(client).signup()["access_token"] if endpoint in ("/logout", "/password", "/graphql") else None
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if endpoint == "/refresh":  # the refresh token may come in the body: the body is read before the header
         headers = {}

@@ -167,8 +167,9 @@ def test_create_user_rejects_bad_input(runner: Any, options: list[str], error: s
 
 
 @pytest.fixture
-def some_data(auth: Any, client: Any) -> dict[str, list[dict[str, Any]]]:
-    """Fill every table: two users (and their email claims) and one revoked token."""
+def some_data(auth: Any, client: Any, clock: Any) -> dict[str, list[dict[str, Any]]]:
+    """Fill every table: two users (and their email claims), one revoked token, their two sessions
+    and the signups' count for the client address (one window: the clock stands still)."""
     auth.signup("ada@example.com")
     grace = auth.signup("grace@example.com", firstName="Grace", lastName="Hopper")
     logout = client.post("/logout", headers={"Authorization": f"Bearer {grace['access_token']}"})
@@ -179,6 +180,8 @@ def some_data(auth: Any, client: Any) -> dict[str, list[dict[str, Any]]]:
         "users": 2,
         "user_emails": 2,
         "revoked_tokens": 1,
+        "refresh_families": 2,
+        "login_attempts": 1,
     }
     return items
 
@@ -193,12 +196,12 @@ def test_export_then_import_files_restores_everything(runner: Any, some_data: An
     load = runner.invoke(args=["import-data", str(exported)])
     export_again = runner.invoke(args=["export-data", str(again)])
 
-    assert (export.exit_code, export.stdout, export.stderr) == (0, "", "Exported 5 items.\n")
-    assert (load.exit_code, load.stdout, load.stderr) == (0, "", "Imported 5 items.\n")
+    assert (export.exit_code, export.stdout, export.stderr) == (0, "", "Exported 8 items.\n")
+    assert (load.exit_code, load.stdout, load.stderr) == (0, "", "Imported 8 items.\n")
     assert export_again.exit_code == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["again.jsonl", "export.jsonl"]  # no .partial left
     lines = exported.read_text().splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 8
     assert set(again.read_text().splitlines()) == set(lines)
     assert all_items() == some_data
 
@@ -210,9 +213,12 @@ def test_export_then_import_through_stdout_and_stdin(runner: Any, some_data: Any
     load = runner.invoke(args=["import-data", "-"], input=export.stdout)
     export_again = runner.invoke(args=["export-data", "-"])
 
-    assert (export.exit_code, export.stderr) == (0, "Exported 5 items.\n")
-    assert (load.exit_code, load.stdout, load.stderr) == (0, "", "Imported 5 items.\n")
+    assert (export.exit_code, export.stderr) == (0, "Exported 8 items.\n")
+    assert (load.exit_code, load.stdout, load.stderr) == (0, "", "Imported 8 items.\n")
     assert sorted(json.loads(line)["table"] for line in export.stdout.splitlines()) == [
+        "login_attempts",
+        "refresh_families",
+        "refresh_families",
         "revoked_tokens",
         "user_emails",
         "user_emails",

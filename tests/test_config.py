@@ -81,12 +81,30 @@ def test_development_refuses_a_short_explicit_secret() -> None:
         ({"DYNAMODB_MAX_ATTEMPTS": "0"}, "DYNAMODB_MAX_ATTEMPTS must be at least 1"),
         ({"DYNAMODB_READ_TIMEOUT": "0"}, "DYNAMODB_CONNECT_TIMEOUT and DYNAMODB_READ_TIMEOUT must be positive"),
         ({"DYNAMODB_CONNECT_TIMEOUT": "soon"}, "DYNAMODB_CONNECT_TIMEOUT: could not convert string to float"),
+        ({"PASSWORD_HASH_CONCURRENCY": "0"}, "PASSWORD_HASH_CONCURRENCY must be at least 1"),
+        ({"THROTTLE_MAX_DELAY": "0"}, "THROTTLE_MAX_DELAY must be at least 1"),
+        ({"THROTTLE_ADDRESS_WINDOW": "-5"}, "THROTTLE_ADDRESS_WINDOW must be at least 1"),
+        ({"THROTTLE_ADDRESS_LIMIT": "-1"}, "THROTTLE_ADDRESS_LIMIT must not be negative (0 turns it off)"),
+        ({"REFRESH_REUSE_GRACE": "-1"}, "REFRESH_REUSE_GRACE must not be negative (0 turns it off)"),
+        ({"REFRESH_REUSE_GRACE": "ten"}, "REFRESH_REUSE_GRACE: invalid literal for int()"),
     ],
 )
 def test_invalid_settings_name_the_setting(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         settings(environ)
     assert str(raised.value).startswith(message)
+
+
+def test_login_protection_defaults() -> None:
+    """A short reuse grace, a 15-minute cap on login delays, two argon2 computations at once."""
+    loaded = settings({"APP_ENV": "production"})
+    assert {name: loaded[name] for name in (
+        "PASSWORD_HASH_CONCURRENCY", "THROTTLE_MAX_DELAY", "THROTTLE_ADDRESS_LIMIT", "THROTTLE_ADDRESS_WINDOW",
+        "REFRESH_REUSE_GRACE",
+    )} == {
+        "PASSWORD_HASH_CONCURRENCY": 2, "THROTTLE_MAX_DELAY": 900, "THROTTLE_ADDRESS_LIMIT": 100,
+        "THROTTLE_ADDRESS_WINDOW": 300, "REFRESH_REUSE_GRACE": 10,
+    }
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,22 @@ def test_invalid_emails_are_refused(app: Any, email: Any) -> None:
     assert raised.value.details == {"field": "email"}
 
 
+@pytest.mark.parametrize(
+    "email",
+    ["ada\x00@example.com", "ada@example.com\x00", "ada\x7f@example.com", "ada\x9b@example.com",
+     "ada@exa\x1bmple.com", "\ud800ada@example.com"],
+    ids=["nul", "trailing-nul", "delete", "c1-csi", "escape", "lone-surrogate"],
+)
+def test_emails_with_control_characters_are_refused_and_not_saved(app: Any, email: str) -> None:
+    """Also in the REPL: `User(email=...)` refuses them, before anything reaches DynamoDB."""
+    with pytest.raises(ValidationFailed) as raised:
+        User(email=email)
+    assert (raised.value.message, raised.value.details) == (
+        "email must not contain control characters.", {"field": "email"}
+    )
+    assert list(User.scan()) == []
+
+
 @pytest.mark.parametrize("password", ["", "short12", "x" * 1025, 12345678, ["password"]])
 def test_invalid_passwords_are_refused(app: Any, password: Any) -> None:
     user = User(email="ada@example.com")

@@ -221,6 +221,23 @@ def test_bad_mutations_get_a_code_and_change_nothing(ada: Session, grace: Sessio
     assert _snapshot() == before
 
 
+@pytest.mark.parametrize("mutation", ["add", "rename"])
+def test_a_lone_surrogate_in_todo_text_is_refused_before_anything_runs(ada: Session, mutation: str) -> None:
+    """JSON can spell half a UTF-16 pair; DynamoDB cannot store it. The body reader refuses the request."""
+    mine = ada.add("mine")["id"]
+    before = _snapshot()
+    query, mutation_input = {
+        "add": (ADD, {"text": "half \ud83d", "userId": ada.user_id}),
+        "rename": (RENAME, {"id": mine, "text": "\udc00 half"}),
+    }[mutation]
+    response = ada.auth.graphql(query, ada.token, {"input": mutation_input})
+    assert (response.status_code, response.get_json()) == (400, {"errors": [{
+        "message": "The request body holds a lone surrogate escape (\\ud800-\\udfff).",
+        "extensions": {"code": "BAD_ENCODING"},
+    }]})
+    assert _snapshot() == before
+
+
 @pytest.mark.parametrize(
     ("variables", "code"),
     [

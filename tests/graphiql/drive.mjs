@@ -67,6 +67,12 @@ form.elements.email.value = email;
 form.elements.password.value = "wrong password";
 await form.listeners.submit({ preventDefault() {} });
 steps.wrongPassword = elements.status.textContent;
+// The failure delays the account (login throttling): at once, the right password is refused too.
+form.elements.password.value = password;
+await form.listeners.submit({ preventDefault() {} });
+const retry = elements.status.textContent;
+steps.throttled = retry.replace(/\d+/, "N");
+await new Promise((resolve) => setTimeout(resolve, Number(retry.match(/\d+/)?.[0] ?? 0) * 1000));
 form.elements.password.value = password;
 await form.listeners.submit({ preventDefault() {} });
 steps.signedIn = elements.status.textContent;

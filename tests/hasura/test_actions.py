@@ -85,16 +85,39 @@ def test_login_answers_a_wrong_password_and_an_unknown_email_alike(
 def test_login_goes_through_the_same_function_as_the_login_endpoint(
     hasura: Hasura, client: Any, auth: Auth, monkeypatch: Any
 ) -> None:
-    """One shared check_credentials: what changes for /login (throttling, rehashing) changes for the action."""
+    """One shared check_credentials: what changes for /login (throttling, rehashing) changes for the action.
+
+    Only the per-address limit is left out for Hasura: every user's login comes from its address.
+    """
     import auth as auth_module
 
     auth.signup()
-    calls: list[str] = []
+    calls: list[tuple[str, dict[str, Any]]] = []
     real = auth_module.check_credentials
-    monkeypatch.setattr(auth_module, "check_credentials", lambda email, pw: calls.append(email) or real(email, pw))
+
+    def spy(email: str, password: str, **options: Any) -> Any:
+        calls.append((email, options))
+        return real(email, password, **options)
+
+    monkeypatch.setattr(auth_module, "check_credentials", spy)
     assert hasura.action(login_call()).status_code == 200
     assert client.post("/login", json={"email": "ada@example.com", "password": PASSWORD}).status_code == 200
-    assert calls == ["ada@example.com", "ada@example.com"]
+    assert calls == [("ada@example.com", {"count_address": False}), ("ada@example.com", {})]
+
+
+def test_a_failed_login_action_delays_the_account_like_login(hasura: Hasura, auth: Auth, clock: Any) -> None:
+    """A wrong password through Hasura counts for the account: the right one at once is refused too."""
+    auth.signup()
+    wrong = hasura.action(login_call(password="wrong password!"))
+    right = hasura.action(login_call())
+    assert (wrong.status_code, wrong.get_json()) == (401, {
+        "message": "The email or password is incorrect.", "extensions": {"code": "INVALID_CREDENTIALS"},
+    })
+    assert (right.status_code, right.headers["Retry-After"], right.get_json()["extensions"]) == (
+        429, "1", {"code": "TOO_MANY_ATTEMPTS"}
+    )
+    clock.advance(1)
+    assert hasura.action(login_call()).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -172,15 +195,22 @@ def refresh_call(token: str) -> dict[str, Any]:
     return payload("action_refresh_token", input={"refreshToken": token})
 
 
-def test_refresh_token_answers_a_new_access_token(hasura: Hasura, auth: Auth, app: Any) -> None:
+def test_refresh_token_rotates_like_refresh(hasura: Hasura, auth: Auth, app: Any, client: Any) -> None:
+    """The action answers a new pair, and the pair it replaced is rotated out as /refresh does."""
     signup = auth.signup()
     user_id = pyjwt.decode(signup["access_token"], options={"verify_signature": False})["sub"]
     response = hasura.action(refresh_call(signup["refresh_token"]))
     assert response.status_code == 200
     body = response.get_json()
     assert_auth_payload(body, user_id, app)
-    assert body["refreshToken"] == signup["refresh_token"]
-    assert body["accessToken"] != signup["access_token"]
+    assert (body["refreshToken"] != signup["refresh_token"], body["accessToken"] != signup["access_token"]) == (
+        True, True
+    )
+    claims = [pyjwt.decode(token, options={"verify_signature": False}) for token in (signup["refresh_token"],
+                                                                                      body["refreshToken"])]
+    assert [(token["fam"], token["gen"]) for token in claims] == [(claims[0]["fam"], 0), (claims[0]["fam"], 1)]
+    refreshed = client.post("/refresh", json={"refresh_token": body["refreshToken"]})
+    assert refreshed.status_code == 200
 
 
 def test_refresh_token_refuses_access_revoked_and_foreign_tokens(hasura: Hasura, auth: Auth, client: Any) -> None:

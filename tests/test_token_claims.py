@@ -1,0 +1,64 @@
+"""token_claims: a token signed with our key is still refused if a claim the checks rely on is missing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+from flask_jwt_extended import decode_token
+from jwt import InvalidTokenError, MissingRequiredClaimError
+
+from token_claims import unverified_claims
+
+
+def signed(app: Any, **changes: Any) -> str:
+    """Return a token signed with the app's key: a valid access token, with `changes` (None removes a claim)."""
+    now = int(time.time())
+    claims = {"sub": "user-1", "jti": str(uuid.uuid4()), "type": "access", "iat": now, "nbf": now, "exp": now + 60,
+              "iss": app.config["JWT_ISSUER"], "aud": app.config["JWT_AUDIENCE"]}
+    claims.update(changes)
+    return pyjwt.encode({k: v for k, v in claims.items() if v is not None}, app.config["JWT_SECRET_KEY"], "HS256")
+
+
+def test_a_complete_token_decodes_as_signed(app: Any) -> None:
+    token = signed(app, fam="family-1")
+    with app.app_context():
+        assert decode_token(token) == {**unverified_claims(token), "fresh": False}
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"exp": None}, MissingRequiredClaimError, 'Token is missing the "exp" claim'),
+        ({"jti": None}, MissingRequiredClaimError, 'Token is missing the "jti" claim'),
+        ({"type": None}, MissingRequiredClaimError, 'Token is missing the "type" claim'),
+        ({"type": "id"}, InvalidTokenError, "Unknown token type"),
+        ({"jti": 7}, InvalidTokenError, "JWT ID must be a string"),  # PyJWT's own check
+        ({"jti": ""}, InvalidTokenError, "Invalid jti"),
+        ({"fam": ["a"]}, InvalidTokenError, "Invalid fam"),
+        ({"iss": None}, MissingRequiredClaimError, 'Token is missing the "iss" claim'),  # PyJWT's, as is aud
+        ({"aud": None}, MissingRequiredClaimError, 'Token is missing the "aud" claim'),
+    ],
+    ids=["no-exp", "no-jti", "no-type", "unknown-type", "numeric-jti", "empty-jti", "list-family", "no-iss", "no-aud"],
+)
+def test_a_token_missing_a_claim_is_refused(app: Any, changes: dict[str, Any], error: type, message: str) -> None:
+    with app.app_context(), pytest.raises(error) as raised:
+        decode_token(signed(app, **changes))
+    assert str(raised.value) == message
+
+
+def test_the_signature_is_checked_before_the_claims(app: Any) -> None:
+    """A forged token is refused for its signature, whatever claims it lacks."""
+    forged = pyjwt.encode({"sub": "user-1"}, "s" * 48, "HS256")
+    with app.app_context(), pytest.raises(pyjwt.InvalidSignatureError):
+        decode_token(forged)
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b", "a.bm90IGpzb24.c", "a.WzFd.c"], ids=[
+    "empty", "one-part", "bad-base64", "not-json", "json-list"])
+def test_unverified_claims_refuses_what_is_no_jwt(token: str) -> None:
+    with pytest.raises(ValueError, match="not a JWT"):
+        unverified_claims(token)
