@@ -41,6 +41,8 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "TABLE_PREFIX": (str, "relay_", "relay_"),
     "DATA_DIR": (str, ".data", ".data"),
     "SNAPSHOT_INTERVAL": (float, 2.0, 2.0),
+    # Reads as signed JSON over botocore's session, skipping its per-call pipeline (lean_dynamodb.py).
+    "DYNAMODB_LEAN_READS": (_bool, True, True),
     "JWT_SECRET_KEY": (str, None, None),
     # On Lambda: the SSM SecureString that lambda_handler.py reads into JWT_SECRET_KEY.
     "JWT_SECRET_PARAMETER": (str, None, None),
