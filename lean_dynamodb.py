@@ -3,8 +3,8 @@
 On a loopback endpoint botocore's per-call pipeline (event hooks, endpoint rules, a
 user-agent string rebuilt per call, serialization and parsing by walking the service
 model) costs more CPU than the round trip itself. DynamoDB speaks plain JSON, so a read
-can be sent as that JSON, signed by botocore's SigV4 signer with the client's own
-credentials, over the client's own HTTP session (its pool, timeouts and TLS settings).
+can be sent as that JSON, signed by botocore's SigV4 signer with the credentials of
+PynamoDB's botocore session, over an HTTP session of botocore's, set up as a client's.
 
 Anything out of the ordinary goes back to botocore's pipeline, which then makes the call
 as it always did: a status other than 200, a connection error, a CRC32 mismatch, bytes
@@ -16,43 +16,59 @@ values is parsed by botocore's parser, which decodes them.
 from __future__ import annotations
 
 import json
+import socket
 import zlib
 from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.endpoint import EndpointCreator
 from botocore.exceptions import HTTPClientError
+from botocore.httpsession import URLLib3Session
 from pynamodb.connection.base import Connection
 
 # Reads only: on a fallback the request is sent again through botocore, harmless for a read.
 READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 _MAY_HOLD_BINARY = (b'"B"', b'"BS"')
+TARGET_PREFIX = "DynamoDB_20120810."  # the JSON protocol's target: service model metadata targetPrefix
+SIGNING_NAME = "dynamodb"
 
 _botocore_make_api_call = Connection._make_api_call
 
 
 class LeanSender:
-    """Send DynamoDB reads of one botocore client as signed JSON over its HTTP session."""
+    """Send the DynamoDB reads of one PynamoDB connection as signed JSON over an HTTP session.
 
-    def __init__(self, client: Any, extra_headers: Any = None) -> None:
-        self.client = client
-        self.url = client.meta.endpoint_url.rstrip("/") + "/"
-        self.region = client.meta.region_name
-        self.signing_name = client.meta.service_model.signing_name
-        self.target_prefix = client.meta.service_model.metadata["targetPrefix"] + "."
-        # Computed once: botocore rebuilds this string on every call.
-        user_agent = client._user_agent_creator.to_string() if hasattr(client, "_user_agent_creator") else ""
+    It needs no botocore client: creating one loads the service model, the endpoint rules
+    and the partitions (about 50 ms of a cold start, more than the rest of the first
+    request). The session is set up as botocore sets up a client's (timeouts, pool size,
+    TCP_NODELAY, proxies and CA bundle from the environment); the client is created only
+    when a call falls back to it.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.session = connection.session
+        self.region = connection.region
+        self.url = (connection.host or _aws_endpoint(connection.region)).rstrip("/") + "/"
+        creator = EndpointCreator(None)
+        self.http = URLLib3Session(
+            verify=creator._get_verify_value(self.session.get_config_variable("ca_bundle")),
+            proxies=creator._get_proxies(self.url),
+            timeout=(connection._connect_timeout_seconds, connection._read_timeout_seconds),
+            max_pool_connections=connection._max_pool_connections,
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
         self.headers = {
             "Content-Type": "application/x-amz-json-1.0",
             "Accept-Encoding": "identity",  # the CRC32 DynamoDB sends is of the uncompressed body
-            **({"User-Agent": user_agent} if user_agent else {}),
-            **dict(extra_headers or {}),
+            "User-Agent": self.session.user_agent(),  # once: botocore rebuilds it on every call
+            **dict(connection._extra_headers or {}),
         }
 
-    def call(self, operation_name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    def call(self, connection: Connection, operation_name: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """Return the response of a read, or None when botocore's pipeline must make the call."""
-        credentials = self.client._request_signer._credentials
-        if credentials is None:
+        credentials = self.session.get_credentials()
+        if credentials is None:  # botocore raises its NoCredentialsError: let it
             return None
         try:
             body = json.dumps(params, separators=(",", ":"))
@@ -62,11 +78,11 @@ class LeanSender:
             method="POST",
             url=self.url,
             data=body.encode(),
-            headers={**self.headers, "X-Amz-Target": self.target_prefix + operation_name},
+            headers={**self.headers, "X-Amz-Target": TARGET_PREFIX + operation_name},
         )
-        SigV4Auth(credentials.get_frozen_credentials(), self.signing_name, self.region).add_auth(request)
+        SigV4Auth(credentials.get_frozen_credentials(), SIGNING_NAME, self.region).add_auth(request)
         try:
-            response = self.client._endpoint.http_session.send(request.prepare())
+            response = self.http.send(request.prepare())
         except HTTPClientError:  # botocore retries connection errors: let it
             return None
         if response.status_code != 200:
@@ -76,7 +92,7 @@ class LeanSender:
         if expected_crc is not None and zlib.crc32(content) != int(expected_crc):
             return None
         if any(marker in content for marker in _MAY_HOLD_BINARY):
-            return self._parse_with_botocore(operation_name, response)
+            return _parse_with_botocore(connection.client, operation_name, response)
         parsed = json.loads(content)
         parsed["ResponseMetadata"] = {
             "RequestId": response.headers.get("x-amzn-requestid", ""),
@@ -84,26 +100,37 @@ class LeanSender:
             "HTTPHeaders": dict(response.headers),
             "RetryAttempts": 0,
         }
-        return parsed
-
-    def _parse_with_botocore(self, operation_name: str, response: Any) -> dict[str, Any]:
-        operation = self.client.meta.service_model.operation_model(operation_name)
-        raw = {"status_code": response.status_code, "headers": response.headers, "body": response.content}
-        return self.client._response_parser.parse(raw, operation.output_shape)  # type: ignore[no-any-return]
+        return parsed  # type: ignore[no-any-return]
 
 
-def _sender_of(connection: Connection) -> LeanSender:
-    client = connection.client  # PynamoDB may replace its client (lost credentials): follow it
-    sender = getattr(connection, "_lean_sender", None)
-    if sender is None or sender.client is not client:
-        sender = LeanSender(client, connection._extra_headers)
+def _aws_endpoint(region: str) -> str:
+    """Return DynamoDB's regional endpoint in the partitions whose names follow the common pattern."""
+    if "iso" in region:  # the isolated partitions have endpoints of their own: ask botocore
+        raise LookupError(region)
+    return f"https://dynamodb.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}"
+
+
+def _parse_with_botocore(client: Any, operation_name: str, response: Any) -> dict[str, Any]:
+    operation = client.meta.service_model.operation_model(operation_name)
+    raw = {"status_code": response.status_code, "headers": response.headers, "body": response.content}
+    return client._response_parser.parse(raw, operation.output_shape)  # type: ignore[no-any-return]
+
+
+def _sender_of(connection: Connection) -> LeanSender | None:
+    sender = connection.__dict__.get("_lean_sender")
+    if sender is None:
+        try:
+            sender = LeanSender(connection)
+        except LookupError:
+            sender = False  # no lean path for this connection
         connection._lean_sender = sender  # type: ignore[attr-defined]
-    return sender
+    return sender or None
 
 
 def _make_api_call(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
     if operation_name in READ_OPERATIONS:
-        response = _sender_of(self).call(operation_name, operation_kwargs)
+        sender = _sender_of(self)
+        response = sender.call(self, operation_name, operation_kwargs) if sender is not None else None
         if response is not None:
             return response
     return _botocore_make_api_call(self, operation_name, operation_kwargs)  # type: ignore[no-any-return]

@@ -243,3 +243,12 @@ def test_the_setting_chooses_the_path(settings: dict[str, Any], value: str, inst
         assert lean_dynamodb.installed() is installed
     finally:
         lean_dynamodb.install()
+
+
+def test_a_read_creates_no_botocore_client(proxy: FaultyProxy, saved_user: models.User) -> None:
+    """GIVEN a fresh connection WHEN a read takes the lean path THEN no botocore client was built."""
+    connection = connect(proxy, True)
+    item = connection.dispatch(
+        "GetItem", {"TableName": models.User.Meta.table_name, "Key": {"id": {"S": saved_user.id}}}
+    )
+    assert (item["Item"]["id"], connection._client) == ({"S": saved_user.id}, None)
