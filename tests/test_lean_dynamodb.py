@@ -252,3 +252,38 @@ def test_a_read_creates_no_botocore_client(proxy: FaultyProxy, saved_user: model
         "GetItem", {"TableName": models.User.Meta.table_name, "Key": {"id": {"S": saved_user.id}}}
     )
     assert (item["Item"]["id"], connection._client) == ({"S": saved_user.id}, None)
+
+
+@pytest.mark.parametrize(
+    ("environ", "keys", "expected"),
+    [
+        ({"AWS_ACCESS_KEY_ID": "env-key", "AWS_SECRET_ACCESS_KEY": "env-secret"}, None, "env-key"),
+        ({"AWS_ACCESS_KEY_ID": "env-key", "AWS_SECRET_ACCESS_KEY": "env-secret"}, "own-key", "own-key"),
+        ({"AWS_ACCESS_KEY_ID": "env-key", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_PROFILE": "p"}, None, None),
+        ({}, None, None),
+    ],
+    ids=["environment", "the connection's keys", "a profile: botocore's session", "none: botocore's session"],
+)
+def test_credentials_skip_the_session_only_where_botocore_would_read_them_directly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, environ: dict[str, str], keys: str | None, expected: str | None
+) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    connection = Connection(
+        host="http://127.0.0.1:1",
+        region="us-east-1",
+        aws_access_key_id=keys,
+        aws_secret_access_key=keys and "own-secret",
+    )
+    sender = lean_dynamodb.LeanSender(connection)
+    assert (sender.credentials.access_key if sender.credentials else None) == expected
+    assert (sender.session is None) is (expected is not None)
