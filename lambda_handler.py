@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +46,7 @@ def load_jwt_secret(environ: Any = os.environ) -> None:
     """Put the SecureString named by JWT_SECRET_PARAMETER into JWT_SECRET_KEY, unless that is set."""
     settings = load_settings(environ=environ)
     name = settings["JWT_SECRET_PARAMETER"]
-    if not name or settings["JWT_SECRET_KEY"]:
+    if not name or (settings["JWT_SECRET_KEY"] and environ.get(_SECRET_FROM_SSM) != name):
         return
     import botocore.session
     from botocore.exceptions import BotoCoreError, ClientError
@@ -54,6 +55,7 @@ def load_jwt_secret(environ: Any = os.environ) -> None:
         # Credentials come from the environment: on Lambda, the role's temporary keys.
         client = botocore.session.get_session().create_client("ssm", region_name=settings["AWS_REGION"])
         environ["JWT_SECRET_KEY"] = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        environ[_SECRET_FROM_SSM] = name  # so that a restored snapshot knows to read it again
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
         raise ConfigError(
@@ -62,6 +64,50 @@ def load_jwt_secret(environ: Any = os.environ) -> None:
         ) from None
     except BotoCoreError as error:
         raise ConfigError(f"JWT_SECRET_PARAMETER {name}: cannot read it from SSM: {error}") from None
+
+
+_SECRET_FROM_SSM = "_JWT_SECRET_READ_FROM"  # set by load_jwt_secret: JWT_SECRET_KEY came from this parameter
+
+
+class _Served:
+    """The WSGI app the handler serves; after a SnapStart restore it may be a new one."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return self.app(environ, start_response)
+
+
+def after_restore(served: _Served, environ: Any = os.environ) -> None:
+    """Make a restored SnapStart snapshot safe to serve: fresh randomness, the current secret, new connections.
+
+    Every instance restored from one snapshot starts with the same memory: the same state
+    of `random` (retry jitter), the credentials botocore cached at snapshot time (Lambda
+    gives the restored instance new ones) and connections opened before the snapshot.
+    The secret may have been rotated since the snapshot was taken.
+    """
+    import models
+
+    random.seed()  # from os.urandom: each restored instance draws its own numbers
+    for model in models.MODELS:  # new sessions: current credentials, new connections
+        model._connection = None
+    before = environ.get("JWT_SECRET_KEY")
+    load_jwt_secret(environ)
+    if environ.get("JWT_SECRET_KEY") != before:
+        from app import create_app
+
+        served.app = create_app()
+        log.info("the JWT secret changed since the snapshot: the app was built again")
+
+
+def _register_after_restore(served: _Served) -> None:
+    # Lambda's Python runtimes ship snapshot-restore-py; it matters only under SnapStart.
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+        return
+    from snapshot_restore_py import register_after_restore
+
+    register_after_restore(after_restore, served)
 
 
 def cold_start() -> Handler:
@@ -84,7 +130,9 @@ def cold_start() -> Handler:
     finally:
         gc.freeze()
         gc.enable()
-    return make_handler(app)
+    served = _Served(app)
+    _register_after_restore(served)
+    return make_handler(served)
 
 
 # Lambda sets AWS_LAMBDA_FUNCTION_NAME: the app is built at import, during the cold start.
