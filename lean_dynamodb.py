@@ -124,16 +124,31 @@ def _plain_credentials(connection: Connection) -> Credentials | None:
     # A profile (named, or a config file that may name a credential process, SSO...) needs the session.
     if os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE"):
         return None
-    if os.path.exists(os.path.expanduser(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"))):
+    if _config_file_exists():
         return None
     return EnvProvider().load()  # type: ignore[no-any-return]
 
 
 def _aws_endpoint(region: str) -> str:
-    """Return DynamoDB's regional endpoint in the partitions whose names follow the common pattern."""
-    if "iso" in region:  # the isolated partitions have endpoints of their own: ask botocore
+    """Return DynamoDB's regional endpoint, or raise LookupError where botocore must resolve it."""
+    # The isolated partitions have endpoints of their own; FIPS, dual-stack or an endpoint
+    # URL may be asked for in the environment or in a config file: botocore knows them all.
+    if "iso" in region or any(os.environ.get(name) for name in _ENDPOINT_SETTINGS) or _config_file_exists():
         raise LookupError(region)
     return f"https://dynamodb.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}"
+
+
+_ENDPOINT_SETTINGS = (
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+
+
+def _config_file_exists() -> bool:
+    return os.path.exists(os.path.expanduser(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")))
 
 
 def _parse_with_botocore(client: Any, operation_name: str, response: Any) -> dict[str, Any]:

@@ -287,3 +287,26 @@ def test_credentials_skip_the_session_only_where_botocore_would_read_them_direct
     sender = lean_dynamodb.LeanSender(connection)
     assert (sender.credentials.access_key if sender.credentials else None) == expected
     assert (sender.session is None) is (expected is not None)
+
+
+@pytest.mark.parametrize(
+    ("region", "environ", "endpoint"),
+    [
+        ("eu-west-1", {}, "https://dynamodb.eu-west-1.amazonaws.com/"),
+        ("cn-north-1", {}, "https://dynamodb.cn-north-1.amazonaws.com.cn/"),
+        ("us-iso-east-1", {}, None),
+        ("us-east-1", {"AWS_USE_FIPS_ENDPOINT": "true"}, None),
+        ("us-east-1", {"AWS_USE_DUALSTACK_ENDPOINT": "true"}, None),
+        ("us-east-1", {"AWS_ENDPOINT_URL_DYNAMODB": "https://example.test"}, None),
+    ],
+)
+def test_aws_endpoints_botocore_must_resolve_are_left_to_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, region: str, environ: dict[str, str], endpoint: str | None
+) -> None:
+    """GIVEN no DYNAMODB_HOST WHEN the endpoint is plainly regional THEN the lean path takes it, else botocore."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    connection = Connection(region=region, aws_access_key_id="k", aws_secret_access_key="s")
+    sender = lean_dynamodb._sender_of(connection)
+    assert (sender.url if sender else None) == endpoint
