@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,7 @@ SECRET_PARAMETERS = {
 }
 # Without its parameter this feature is off (fail closed): the Hasura endpoints answer 404.
 OPTIONAL_SECRETS = {"HASURA_ACTION_SECRET"}
+_FROM_SSM = "_SSM_PARAMETER_OF_"  # + a setting: the parameter load_secrets read it from
 
 
 def load_secrets(environ: Any = os.environ) -> None:
@@ -59,11 +61,13 @@ def load_secrets(environ: Any = os.environ) -> None:
     settings = load_settings(environ=environ)
     wanted: dict[str, str] = {}  # parameter name -> setting
     for setting, parameter in SECRET_PARAMETERS.items():
-        if not settings[parameter] or settings[setting]:
+        name = settings[parameter]
+        # Read unless set otherwise; read again if it came from this parameter (a restored SnapStart snapshot).
+        if not name or (settings[setting] and environ.get(_FROM_SSM + setting) != name):
             continue
         if setting == "JWT_PRIVATE_KEY" and settings["JWT_ALGORITHM"] == "HS256":
             continue  # HS256 signs with JWT_SECRET_KEY: no private key to read
-        wanted[settings[parameter]] = setting
+        wanted[name] = setting
     if not wanted:
         return
     import botocore.session
@@ -81,6 +85,7 @@ def load_secrets(environ: Any = os.environ) -> None:
         raise ConfigError(f"{names}: cannot read them from SSM: {error}") from None
     for parameter in response["Parameters"]:
         environ[wanted[parameter["Name"]]] = parameter["Value"]
+        environ[_FROM_SSM + wanted[parameter["Name"]]] = parameter["Name"]  # so that a restore reads it again
     for name in response.get("InvalidParameters", []):
         setting = wanted[name]
         if setting in OPTIONAL_SECRETS:
@@ -90,6 +95,47 @@ def load_secrets(environ: Any = os.environ) -> None:
             f"{SECRET_PARAMETERS[setting]} {name}: SSM answered ParameterNotFound; create it as a SecureString "
             "(see the README's Deploy to AWS) and let the function's role read it"
         )
+
+
+class _Served:
+    """The WSGI app the handler serves; after a SnapStart restore it may be a new one."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return self.app(environ, start_response)
+
+
+def after_restore(served: _Served, environ: Any = os.environ) -> None:
+    """Make a restored SnapStart snapshot safe to serve: fresh randomness, the current secret, new connections.
+
+    Every instance restored from one snapshot starts with the same memory: the same state
+    of `random` (retry jitter), the credentials botocore cached at snapshot time (Lambda
+    gives the restored instance new ones) and connections opened before the snapshot.
+    The secrets may have been rotated since the snapshot was taken.
+    """
+    import models
+
+    random.seed()  # from os.urandom: each restored instance draws its own numbers
+    for model in models.MODELS:  # new sessions: current credentials, new connections
+        model._connection = None
+    before = [environ.get(setting) for setting in SECRET_PARAMETERS]
+    load_secrets(environ)
+    if [environ.get(setting) for setting in SECRET_PARAMETERS] != before:
+        from app import create_app
+
+        served.app = create_app()
+        log.info("a secret changed since the snapshot: the app was built again")
+
+
+def _register_after_restore(served: _Served) -> None:
+    # Lambda's Python runtimes ship snapshot-restore-py; it matters only under SnapStart.
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+        return
+    from snapshot_restore_py import register_after_restore
+
+    register_after_restore(after_restore, served)
 
 
 def cold_start() -> Handler:
@@ -112,7 +158,9 @@ def cold_start() -> Handler:
     finally:
         gc.freeze()
         gc.enable()
-    return make_handler(app)
+    served = _Served(app)
+    _register_after_restore(served)
+    return make_handler(served)
 
 
 # Lambda sets AWS_LAMBDA_FUNCTION_NAME: the app is built at import, during the cold start.

@@ -27,6 +27,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 import config
+import lean_dynamodb
 import passwords
 from errors import Conflict, EmailTaken, NotFound, ValidationFailed
 from passwords import PasswordHash
@@ -425,9 +426,9 @@ def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> 
             "ConsistentRead": True,
         }
     found: dict[str, list[dict[str, Any]]] = {users: [], revoked_tokens: [], families: []}
-    client = _connection_of(User).client
+    connection = _connection_of(User)
     for attempt in range(_RETRIES):
-        response = client.batch_get_item(RequestItems=request)
+        response = connection.dispatch("BatchGetItem", {"RequestItems": request})
         for table, items in response.get("Responses", {}).items():
             found[table] += items
         request = response.get("UnprocessedKeys") or {}
@@ -522,6 +523,7 @@ def configure(settings: Mapping[str, Any]) -> None:
     passwords.configure(
         settings["ARGON2_TIME_COST"], settings["ARGON2_MEMORY_COST"], settings["ARGON2_PARALLELISM"]
     )
+    lean_dynamodb.install() if settings["DYNAMODB_LEAN_READS"] else lean_dynamodb.uninstall()
 
 
 def _connection_of(model: type[Model]) -> Connection:

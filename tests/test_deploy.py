@@ -225,7 +225,12 @@ def test_serverless_yml_production_settings(source: dict[str, Any]) -> None:
     assert environment["CORS_ORIGINS"] == "${param:corsOrigins}"
     assert environment["JWT_SECRET_PARAMETER"] == "${param:jwtSecretParameter}"
     assert "JWT_SECRET_KEY" not in environment
-    assert provider["runtime"] == "python{}.{}".format(*RUNTIME_VERSION)
+    assert provider["runtime"] == "python${param:pythonVersion}"
+    assert source["params"]["default"]["pythonVersion"] == "{}.{}".format(*RUNTIME_VERSION)
+    assert (source["params"]["default"]["snapStart"], source["functions"]["api"]["snapStart"]) == (
+        False,
+        "${param:snapStart}",
+    )
     assert provider["logRetentionInDays"] == "${param:logRetentionInDays}"
     python = source["custom"]["pythonRequirements"]
     assert python["dockerizePip"] is False
@@ -234,6 +239,22 @@ def test_serverless_yml_production_settings(source: dict[str, Any]) -> None:
 
 
 # `serverless package`: once per session (shared by xdist workers), then several checks.
+
+
+def _working_python(version: tuple[int, int]) -> str | None:
+    """Return a Python of `version` that runs (a pyenv shim on the PATH may not), or None."""
+    name = "python{}.{}".format(*version)
+    candidates = [
+        shutil.which(name),
+        *sorted(Path("~/.pyenv/versions").expanduser().glob(f"{version[0]}.{version[1]}.*/bin/{name}")),
+    ]
+    for candidate in filter(None, candidates):
+        check = subprocess.run(
+            [str(candidate), "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+        )
+        if check.returncode == 0 and check.stdout.strip() == str(version):
+            return str(candidate)
+    return None
 
 
 def _python_for_runtime() -> str | None:
@@ -271,22 +292,26 @@ def _offline_environment(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run `serverless package` once for the session and return its output directory."""
+    python = _python_for_runtime()
+    _require(
+        python is not None, "the packaging needs Python {}.{}, the Lambda runtime's version".format(*RUNTIME_VERSION)
+    )
+    assert python is not None
+    return _serverless_package(tmp_path_factory, "serverless-package", python)
+
+
+def _serverless_package(tmp_path_factory: pytest.TempPathFactory, name: str, python: str, *params: str) -> Path:
+    """Run `serverless package` with `params` once for the session, into a directory `name`."""
     npm, node = shutil.which("npm"), shutil.which("node")
     if npm is None or node is None:
         reason = "npm is not installed: the deployment checks need Node.js 18+ and npm"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    python = _python_for_runtime()
-    _require(
-        python is not None, "the packaging needs Python {}.{}, the Lambda runtime's version".format(*RUNTIME_VERSION)
-    )
-    assert python is not None
-
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # one directory for every worker of this session
-    output = shared / "serverless-package"
+    output = shared / name
     # One packaging at a time on this machine: workers and sessions share pip's wheel cache.
     with _exclusive(Path(tempfile.gettempdir()) / "relay-api-serverless-package.lock"):
         if (output / "done").exists():
@@ -296,6 +321,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
             subprocess.run([npm, "ci", "--prefix", str(ROOT / "deploy"), "--no-audit", "--no-fund"], check=True)
         shutil.rmtree(output, ignore_errors=True)
         command = [node, str(SERVERLESS), "package", "--stage", STAGE, "--region", REGION, "--package", str(output)]
+        command += [f"--param={param}" for param in params]
         result = subprocess.run(
             command,
             cwd=ROOT,
@@ -450,6 +476,39 @@ def test_template_function_settings(template: dict[str, Any]) -> None:
     }
     assert resources["ApiLogGroup"]["Properties"]["RetentionInDays"] == 30
     assert resources["HttpApiRouteDefault"]["Properties"]["RouteKey"] == "$default"
+    assert "SnapStart" not in function
+    assert not [name for name, resource in resources.items() if resource["Type"] == "AWS::Lambda::Alias"]
+
+
+SNAPSHOT_PYTHON = (3, 12)  # SnapStart's first Python runtime
+
+
+def test_snapstart_parameter_publishes_a_snapstart_version_behind_the_api(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """GIVEN snapStart=true and Python 3.12 WHEN packaged THEN the function snapshots published versions,
+    the API calls the `snapstart` alias of the current version, and the zip holds 3.12 wheels and bytecode."""
+    python = _working_python(SNAPSHOT_PYTHON)
+    _require(python is not None, "the SnapStart packaging needs Python {}.{}".format(*SNAPSHOT_PYTHON))
+    assert python is not None
+    output = _serverless_package(
+        tmp_path_factory, "serverless-package-snapstart", python, "snapStart=true", "pythonVersion=3.12"
+    )
+    resources = json.loads((output / "cloudformation-template-update-stack.json").read_text())["Resources"]
+    function = resources["ApiLambdaFunction"]["Properties"]
+    assert (function["Runtime"], function["SnapStart"]) == ("python3.12", {"ApplyOn": "PublishedVersions"})
+    [version] = [name for name, resource in resources.items() if resource["Type"] == "AWS::Lambda::Version"]
+    alias = resources["ApiSnapStartLambdaAlias"]
+    assert (alias["Type"], alias["Properties"]["Name"]) == ("AWS::Lambda::Alias", "snapstart")
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version, "Version"]}
+    integration = resources["HttpApiIntegrationApi"]["Properties"]
+    assert integration["IntegrationUri"] == {
+        "Fn::Join": [":", [{"Fn::GetAtt": ["ApiLambdaFunction", "Arn"]}, "snapstart"]]
+    }
+    with zipfile.ZipFile(output / f"{SERVICE}.zip") as archive:
+        names = archive.namelist()
+    assert any(name.endswith(".cpython-312.pyc") for name in names)
+    assert not any(name.endswith(".cpython-311.pyc") for name in names)
 
 
 RESOLVE_ENDPOINTS = r"""

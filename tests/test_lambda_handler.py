@@ -20,7 +20,7 @@ import pytest
 from support import PASSWORD, ROOT
 
 import logs
-from lambda_handler import load_secrets, make_handler
+from lambda_handler import _Served, after_restore, load_secrets, make_handler
 from local_dynamodb import LocalDynamoDB
 
 EVENTS = Path(__file__).resolve().parent / "events"
@@ -429,3 +429,39 @@ def test_load_secrets_prefers_an_explicit_key(dynamodb: LocalDynamoDB) -> None:
     load_secrets(environ)
     assert environ["JWT_SECRET_KEY"] == "k" * 40
     assert dynamodb.operations == []
+
+
+@pytest.mark.parametrize("rotated", [True, False], ids=["secret rotated", "secret unchanged"])
+def test_after_a_snapstart_restore(
+    monkeypatch: pytest.MonkeyPatch, settings: dict[str, Any], dynamodb: LocalDynamoDB, rotated: bool
+) -> None:
+    """GIVEN a snapshot taken with the secret from SSM WHEN Lambda restores it THEN randomness is fresh, the
+    connections are new, and the app is built again with the current secret if it was rotated."""
+    import random
+
+    import models
+
+    name, old, new = "/relay-api/test/restored", "old-" + "s" * 40, "new-" + "s" * 40
+    _put_secret(dynamodb.url, name, new if rotated else old)
+    for key, value in {**settings, "JWT_SECRET_PARAMETER": name, "JWT_SECRET_KEY": old}.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("_SSM_PARAMETER_OF_JWT_SECRET_KEY", name)  # as the cold start left it
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", dynamodb.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    snapshot_app = object()
+    served = _Served(snapshot_app)
+    models.User._get_connection()  # a connection opened before the snapshot
+    random.seed(7)
+    snapshot_draw = random.random()
+    random.seed(7)
+
+    after_restore(served)
+
+    assert random.random() != snapshot_draw
+    assert [model._connection for model in models.MODELS] == [None] * len(models.MODELS)
+    assert os.environ["JWT_SECRET_KEY"] == (new if rotated else old)
+    if rotated:
+        assert served.app is not snapshot_app and served.app.config["JWT_SECRET_KEY"] == new
+    else:
+        assert served.app is snapshot_app

@@ -1,0 +1,192 @@
+"""A lean path for DynamoDB reads, behind PynamoDB's connection.
+
+On a loopback endpoint botocore's per-call pipeline (event hooks, endpoint rules, a
+user-agent string rebuilt per call, serialization and parsing by walking the service
+model) costs more CPU than the round trip itself. DynamoDB speaks plain JSON, so a read
+can be sent as that JSON, signed by botocore's SigV4 signer with the credentials of
+PynamoDB's botocore session, over an HTTP session of botocore's, set up as a client's.
+
+Anything out of the ordinary goes back to botocore's pipeline, which then makes the call
+as it always did: a status other than 200, a connection error, a CRC32 mismatch, bytes
+in the request. Only reads take this path, so sending such a request again is safe, and
+every error, retry and exception type is botocore's own. A response holding binary
+values is parsed by botocore's parser, which decodes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import zlib
+from typing import Any
+
+import botocore
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, EnvProvider
+from botocore.endpoint import EndpointCreator
+from botocore.exceptions import HTTPClientError
+from botocore.httpsession import URLLib3Session
+from pynamodb.connection.base import Connection
+
+# Reads only: on a fallback the request is sent again through botocore, harmless for a read.
+READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+_MAY_HOLD_BINARY = (b'"B"', b'"BS"')
+TARGET_PREFIX = "DynamoDB_20120810."  # the JSON protocol's target: service model metadata targetPrefix
+SIGNING_NAME = "dynamodb"
+
+_botocore_make_api_call = Connection._make_api_call
+
+
+class LeanSender:
+    """Send the DynamoDB reads of one PynamoDB connection as signed JSON over an HTTP session.
+
+    It needs no botocore client: creating one loads the service model, the endpoint rules
+    and the partitions (about 50 ms of a cold start, more than the rest of the first
+    request). The session is set up as botocore sets up a client's (timeouts, pool size,
+    TCP_NODELAY, proxies and CA bundle from the environment); the client is created only
+    when a call falls back to it.
+
+    Where botocore would take the credentials from the connection's keys or from the
+    environment (the first source in its chain; what Lambda uses) and no AWS config file
+    exists, even its session is skipped: creating one registers about 120 event handlers
+    (about 30 ms of a cold start). Anywhere else the session resolves them.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.credentials = _plain_credentials(connection)
+        self.session = None if self.credentials is not None else connection.session
+        self.region = connection.region
+        self.url = (connection.host or _aws_endpoint(connection.region)).rstrip("/") + "/"
+        creator = EndpointCreator(None)
+        ca_bundle = (
+            os.environ.get("AWS_CA_BUNDLE") if self.session is None else self.session.get_config_variable("ca_bundle")
+        )
+        self.http = URLLib3Session(
+            verify=creator._get_verify_value(ca_bundle),
+            proxies=creator._get_proxies(self.url),
+            timeout=(connection._connect_timeout_seconds, connection._read_timeout_seconds),
+            max_pool_connections=connection._max_pool_connections,
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        self.headers = {
+            "Content-Type": "application/x-amz-json-1.0",
+            "Accept-Encoding": "identity",  # the CRC32 DynamoDB sends is of the uncompressed body
+            "User-Agent": f"Botocore/{botocore.__version__} md/lean_dynamodb",  # fixed, not rebuilt per call
+            **dict(connection._extra_headers or {}),
+        }
+
+    def call(self, connection: Connection, operation_name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the response of a read, or None when botocore's pipeline must make the call."""
+        credentials = self.credentials if self.session is None else self.session.get_credentials()
+        if credentials is None:  # botocore raises its NoCredentialsError: let it
+            return None
+        try:
+            body = json.dumps(params, separators=(",", ":"))
+        except TypeError:  # bytes: botocore base64-encodes blobs
+            return None
+        request = AWSRequest(
+            method="POST",
+            url=self.url,
+            data=body.encode(),
+            headers={**self.headers, "X-Amz-Target": TARGET_PREFIX + operation_name},
+        )
+        SigV4Auth(credentials.get_frozen_credentials(), SIGNING_NAME, self.region).add_auth(request)
+        try:
+            response = self.http.send(request.prepare())
+        except HTTPClientError:  # botocore retries connection errors: let it
+            return None
+        if response.status_code != 200:
+            return None
+        content = response.content
+        expected_crc = response.headers.get("x-amz-crc32")
+        if expected_crc is not None and zlib.crc32(content) != int(expected_crc):
+            return None
+        if any(marker in content for marker in _MAY_HOLD_BINARY):
+            return _parse_with_botocore(connection.client, operation_name, response)
+        parsed = json.loads(content)
+        parsed["ResponseMetadata"] = {
+            "RequestId": response.headers.get("x-amzn-requestid", ""),
+            "HTTPStatusCode": 200,
+            "HTTPHeaders": dict(response.headers),
+            "RetryAttempts": 0,
+        }
+        return parsed  # type: ignore[no-any-return]
+
+
+def _plain_credentials(connection: Connection) -> Credentials | None:
+    """Return the credentials botocore would use when they need no session to find, else None."""
+    if connection._aws_access_key_id and connection._aws_secret_access_key:
+        return Credentials(
+            connection._aws_access_key_id, connection._aws_secret_access_key, connection._aws_session_token
+        )
+    # A profile (named, or a config file that may name a credential process, SSO...) needs the session.
+    if os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE"):
+        return None
+    if _config_file_exists():
+        return None
+    return EnvProvider().load()  # type: ignore[no-any-return]
+
+
+def _aws_endpoint(region: str) -> str:
+    """Return DynamoDB's regional endpoint, or raise LookupError where botocore must resolve it."""
+    # The isolated partitions have endpoints of their own; FIPS, dual-stack or an endpoint
+    # URL may be asked for in the environment or in a config file: botocore knows them all.
+    if "iso" in region or any(os.environ.get(name) for name in _ENDPOINT_SETTINGS) or _config_file_exists():
+        raise LookupError(region)
+    return f"https://dynamodb.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}"
+
+
+_ENDPOINT_SETTINGS = (
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+)
+
+
+def _config_file_exists() -> bool:
+    return os.path.exists(os.path.expanduser(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")))
+
+
+def _parse_with_botocore(client: Any, operation_name: str, response: Any) -> dict[str, Any]:
+    operation = client.meta.service_model.operation_model(operation_name)
+    raw = {"status_code": response.status_code, "headers": response.headers, "body": response.content}
+    return client._response_parser.parse(raw, operation.output_shape)  # type: ignore[no-any-return]
+
+
+def _sender_of(connection: Connection) -> LeanSender | None:
+    sender = connection.__dict__.get("_lean_sender")
+    if sender is None:
+        try:
+            sender = LeanSender(connection)
+        except LookupError:
+            sender = False  # no lean path for this connection
+        connection._lean_sender = sender  # type: ignore[attr-defined]
+    return sender or None
+
+
+def _make_api_call(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
+    if operation_name in READ_OPERATIONS:
+        sender = _sender_of(self)
+        response = sender.call(self, operation_name, operation_kwargs) if sender is not None else None
+        if response is not None:
+            return response
+    return _botocore_make_api_call(self, operation_name, operation_kwargs)  # type: ignore[no-any-return]
+
+
+def install() -> None:
+    """Send PynamoDB's reads through the lean path from now on."""
+    Connection._make_api_call = _make_api_call  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Send every call through botocore's pipeline again."""
+    Connection._make_api_call = _botocore_make_api_call  # type: ignore[method-assign]
+
+
+def installed() -> bool:
+    """Say whether reads take the lean path."""
+    return Connection._make_api_call is _make_api_call
