@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import zlib
 from typing import Any
@@ -32,7 +33,10 @@ from pynamodb.connection.base import Connection
 
 # Reads only: on a fallback the request is sent again through botocore, harmless for a read.
 READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
-_MAY_HOLD_BINARY = (b'"B"', b'"BS"')
+# A binary value is an object key "B" or "BS"; a string value "B" (a user named B) is not one.
+# Inside a JSON string a quote is escaped, so this cannot match within one: a false match only
+# costs botocore's parse, a missed one cannot happen.
+_BINARY_KEY = re.compile(rb'"BS?"\s*:')
 TARGET_PREFIX = "DynamoDB_20120810."  # the JSON protocol's target: service model metadata targetPrefix
 SIGNING_NAME = "dynamodb"
 
@@ -103,7 +107,7 @@ class LeanSender:
         expected_crc = response.headers.get("x-amz-crc32")
         if expected_crc is not None and zlib.crc32(content) != int(expected_crc):
             return None
-        if any(marker in content for marker in _MAY_HOLD_BINARY):
+        if _BINARY_KEY.search(content):
             return _parse_with_botocore(connection.client, operation_name, response)
         parsed = json.loads(content)
         parsed["ResponseMetadata"] = {

@@ -208,6 +208,24 @@ def test_binary_values_come_back_as_bytes(proxy: FaultyProxy, saved_user: models
     assert (items[1]["b"], sorted(items[1]["bs"]["BS"])) == ({"B": b"\x00\xff"}, [b"a", b"b"])
 
 
+@pytest.mark.parametrize("name", ["B", "BS", 'say "B": no'])
+def test_strings_that_look_like_binary_markers_take_the_lean_path(
+    proxy: FaultyProxy, saved_user: models.User, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """GIVEN a user whose first name is B WHEN read THEN the answer is parsed as plain JSON, as botocore would."""
+    import lean_dynamodb
+
+    models.User(saved_user.id).update(actions=[models.User.first_name.set(name)])
+    parsed_by_botocore: list[str] = []
+    real = lean_dynamodb._parse_with_botocore
+    monkeypatch.setattr(lean_dynamodb, "_parse_with_botocore",
+                        lambda client, operation, response: parsed_by_botocore.append(operation) or real(
+                            client, operation, response))
+    key = {"TableName": models.User.Meta.table_name, "Key": {"id": {"S": saved_user.id}}}
+    items = [connect(proxy, lean).dispatch("GetItem", dict(key))["Item"] for lean in (False, True)]
+    assert (items[0] == items[1], items[1]["first_name"], parsed_by_botocore) == (True, {"S": name}, [])
+
+
 def test_bytes_in_a_request_go_through_botocore(proxy: FaultyProxy, app: Any) -> None:
     """GIVEN a read whose key holds bytes WHEN sent THEN botocore serializes it (base64), as JSON cannot."""
     proxy.requests.clear()
