@@ -62,7 +62,11 @@ def parse_json(raw: bytes | str, what: str = "The request body") -> Any:
         raise JSONTooDeep(f"{what} is nested too deeply; the limit is {MAX_DEPTH} levels.") from None
     except ValueError:
         raise MalformedJSON(f"{what} is not valid JSON.") from None
-    _check(value, what)
+    # In utf-8 bytes only a \u escape can spell a lone surrogate, and nesting needs as many brackets:
+    # most bodies skip the walk.
+    suspect = "\\u" in text or not (isinstance(raw, bytes) or text.isascii())
+    if suspect or text.count("[") + text.count("{") > MAX_DEPTH:
+        _check(value, what)
     return value
 
 
