@@ -131,7 +131,8 @@ class TooManyAttempts(AppError):
     message = "Too many attempts."
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many attempts; try again in {retry_after} seconds.")
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(f"Too many attempts; try again in {retry_after} {unit}.")
         self.headers = {"Retry-After": str(retry_after)}
 
 

@@ -26,7 +26,8 @@ def login(client: Any, password: str, email: str = EMAIL, address: str = "127.0.
 
 
 def refusal(seconds: int) -> tuple[int, dict, str]:
-    return 429, {"code": REFUSED, "message": f"Too many attempts; try again in {seconds} seconds."}, str(seconds)
+    unit = "second" if seconds == 1 else "seconds"
+    return 429, {"code": REFUSED, "message": f"Too many attempts; try again in {seconds} {unit}."}, str(seconds)
 
 
 WRONG = (401, {"code": "INVALID_CREDENTIALS", "message": "The email or password is incorrect."}, None)

@@ -71,7 +71,7 @@ steps.wrongPassword = elements.status.textContent;
 form.elements.password.value = password;
 await form.listeners.submit({ preventDefault() {} });
 const retry = elements.status.textContent;
-steps.throttled = retry.replace(/\d+/, "N");
+steps.throttled = retry.replace(/\d+ seconds?/, "N seconds");
 await new Promise((resolve) => setTimeout(resolve, Number(retry.match(/\d+/)?.[0] ?? 0) * 1000));
 form.elements.password.value = password;
 await form.listeners.submit({ preventDefault() {} });
