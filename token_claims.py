@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from flask_jwt_extended import JWTManager
+from flask_jwt_extended.config import config
+from flask_jwt_extended.tokens import _decode_jwt
 from jwt import InvalidTokenError, MissingRequiredClaimError
 
 REQUIRED_CLAIMS = ("exp", "jti", "type", "sub")
@@ -18,30 +20,58 @@ class ClaimCheckingJWTManager(JWTManager):
     flask-jwt-extended reads a token without `type` as an access token and one without `jti`
     as jti None, and PyJWT lets a token without `exp` live for ever; they are refused here,
     after the signature is verified, as INVALID_TOKEN.
+
+    It also loads a token once where flask-jwt-extended (pinned: 4.7) loads it twice: its
+    unverified PyJWT decode only feeds the decode-key callback, which gets the same header
+    and claims parsed plainly here, then `_decode_jwt` verifies the token as it would. Any
+    refusal is left to flask-jwt-extended's own path, which raises it with what its error
+    callbacks expect (an expired token's header and claims, say).
     """
 
     # Every decode (the request's check, decode_token) goes through this method; no public
-    # callback sees the claims before flask-jwt-extended (pinned: 4.7) fills in its defaults.
+    # callback sees the claims before flask-jwt-extended fills in its defaults.
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value: Any = None, allow_expired: bool = False) -> dict:
-        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        _check_required_claims(encoded_token)
+        try:
+            signed = unverified_claims(encoded_token)
+            claims = _decode_jwt(
+                algorithms=config.decode_algorithms,
+                allow_expired=allow_expired,
+                audience=config.decode_audience,
+                csrf_value=csrf_value,
+                encoded_token=encoded_token,
+                identity_claim_key=config.identity_claim_key,
+                issuer=config.decode_issuer,
+                leeway=config.leeway,
+                secret=self._decode_key_callback(_unverified_segment(encoded_token, 0), signed),
+                verify_aud=config.decode_audience is not None,
+                verify_sub=config.verify_sub,
+            )
+        except Exception:  # refused: flask-jwt-extended's own path raises the refusal
+            claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            signed = unverified_claims(encoded_token)
+        _check_required_claims(signed)
         return claims
 
 
 def unverified_claims(encoded_token: str) -> dict[str, Any]:
     """Return a token's payload as sent, unchecked; raise ValueError if it is none."""
+    return _unverified_segment(encoded_token, 1)
+
+
+def _unverified_segment(encoded_token: str, index: int) -> dict[str, Any]:
+    """Return a token's header (0) or payload (1) as sent, unchecked; raise ValueError if it is none."""
     try:
-        segment = encoded_token.split(".")[1]
-        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        segment = encoded_token.split(".")[index]
+        part = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (IndexError, ValueError):
         raise ValueError("not a JWT") from None
-    if not isinstance(payload, dict):
+    if not isinstance(part, dict):
         raise ValueError("not a JWT")
-    return payload
+    return part
 
 
-def _check_required_claims(encoded_token: str) -> None:
-    signed = unverified_claims(encoded_token)  # verified by now; flask-jwt-extended's copy has defaults filled in
+def _check_required_claims(signed: dict[str, Any]) -> None:
+    """Refuse a verified token's claims as signed (flask-jwt-extended's copy has defaults filled in)."""
     for name in REQUIRED_CLAIMS:
         if name not in signed:
             raise MissingRequiredClaimError(name)

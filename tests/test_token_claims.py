@@ -62,3 +62,29 @@ def test_the_signature_is_checked_before_the_claims(app: Any) -> None:
 def test_unverified_claims_refuses_what_is_no_jwt(token: str) -> None:
     with pytest.raises(ValueError, match="not a JWT"):
         unverified_claims(token)
+
+
+def test_a_good_token_is_loaded_once_and_a_refused_one_as_flask_jwt_extended_refuses_it(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One PyJWT decode per good token (flask-jwt-extended alone makes two); an expired one still carries its
+    header and claims for flask-jwt-extended's expired-token callback."""
+    import jwt
+
+    decodes: list[bool] = []
+    real = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        decodes.append(kwargs.get("options", {}).get("verify_signature", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    with app.app_context():
+        decode_token(signed(app))
+        assert decodes == [True]
+        expired = signed(app, exp=int(time.time()) - 60)
+        with pytest.raises(jwt.ExpiredSignatureError) as raised:
+            decode_token(expired)
+    assert (raised.value.jwt_header, raised.value.jwt_data) == (  # type: ignore[attr-defined]
+        {"alg": "HS256", "typ": "JWT"}, {**unverified_claims(expired), "fresh": False}
+    )
