@@ -83,7 +83,7 @@ import sys, time
 started = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 import json, os, jwt, botocore.session
-claims = jwt.decode(sys.argv[2], sys.argv[3], algorithms=["HS256"])
+claims = jwt.decode(sys.argv[2], sys.argv[3], algorithms=["HS256"], audience="relay-api", issuer="relay-api")
 client = botocore.session.get_session().create_client(
     "dynamodb", region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["DYNAMODB_HOST"])
 item = client.get_item(TableName=sys.argv[4], Key={"id": {"S": claims["sub"]}})["Item"]

@@ -26,6 +26,8 @@ store.stop()
 """
 
 SECRET = "bench-only-secret-" + "b" * 40
+# Every token carries the app's `iss` and `aud` (JWT_ISSUER, JWT_AUDIENCE); a floor checks them as ours does.
+ISSUER = AUDIENCE = "relay-api"
 PASSWORD = "correct horse battery"
 
 

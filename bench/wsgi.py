@@ -22,7 +22,7 @@ import json
 import time
 from typing import Any
 
-from common import PASSWORD, SECRET, SendTimer, app_settings, measure, store_process
+from common import AUDIENCE, ISSUER, PASSWORD, SECRET, SendTimer, app_settings, measure, store_process
 
 VIEWER = "{ viewer { id email firstName lastName } }"
 PAGE = (
@@ -59,7 +59,7 @@ def run(url: str, timer: SendTimer, repeat: int) -> dict[str, Any]:
     client = app.test_client()
     signup = client.post("/signup", json={"email": "bench@example.com", "password": PASSWORD, "firstName": "B"})
     token = signup.get_json()["access_token"]
-    user_id = jwt.decode(token, SECRET, algorithms=["HS256"])["sub"]
+    user_id = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)["sub"]
     todos = [models.Todo.add(user_id, f"todo {number}") for number in range(100)]
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -78,7 +78,7 @@ def run(url: str, timer: SendTimer, repeat: int) -> dict[str, Any]:
     users, todo_table = PREFIX + "users", PREFIX + "todos"
 
     def floor_viewer() -> str:
-        claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+        claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
         item = botocore_client.get_item(TableName=users, Key={"id": {"S": claims["sub"]}})["Item"]
         viewer = {"id": item["id"]["S"], "email": item["email"]["S"], "firstName": item["first_name"]["S"],
                   "lastName": item["last_name"]["S"]}  # fmt: skip
@@ -86,7 +86,7 @@ def run(url: str, timer: SendTimer, repeat: int) -> dict[str, Any]:
 
     def floor_page(size: int) -> Any:
         def page() -> str:
-            claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+            claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
             items = botocore_client.query(
                 TableName=todo_table, KeyConditionExpression="user_id = :u",
                 ExpressionAttributeValues={":u": {"S": claims["sub"]}}, Limit=size + 1, ConsistentRead=True,
