@@ -45,6 +45,48 @@ DYNAMODB_ACTIONS = {
 }
 # cfn-lint warnings about what Serverless itself generates, not about serverless.yml.
 KNOWN_WARNINGS = {("W3005", "HttpApiRouteDefault")}
+# Each setting naming the SSM parameter of a secret the cold start reads (lambda_handler.SECRET_PARAMETERS):
+# the param that sets it, and the parameter's name under /<service>/<stage>/ by default.
+SECRET_PARAMS = {
+    "JWT_SECRET_PARAMETER": ("jwtSecretParameter", "jwt-secret"),
+    "JWT_PRIVATE_KEY_PARAMETER": ("jwtPrivateKeyParameter", "jwt-private-key"),
+    "HASURA_ACTION_SECRET_PARAMETER": ("hasuraActionSecretParameter", "hasura-action-secret"),
+    "UPSTREAM_CLIENT_SECRET_PARAMETER": ("upstreamClientSecretParameter", "upstream-client-secret"),
+    "UPSTREAM_ADMIN_SECRET_PARAMETER": ("upstreamAdminSecretParameter", "upstream-admin-secret"),
+}
+# /execute-graphql: each setting's param and its default, which keeps the feature off.
+FEATURE_PARAMS = {
+    "UPSTREAM_GRAPHQL_URL": ("upstreamGraphqlUrl", ""),
+    "UPSTREAM_TOKEN_URL": ("upstreamTokenUrl", ""),
+    "UPSTREAM_CLIENT_ID": ("upstreamClientId", ""),
+    "UPSTREAM_SCOPE": ("upstreamScope", ""),
+    "UPSTREAM_FORWARD_USER": ("upstreamForwardUser", "false"),
+    "UPSTREAM_ROLE": ("upstreamRole", "user"),
+    "UPSTREAM_TIMEOUT": ("upstreamTimeout", "10"),
+}
+# The function's environment in a template packaged without params.
+TEMPLATE_ENVIRONMENT = {
+    "APP_ENV": "production",
+    "TABLE_PREFIX": TEMPLATE_PREFIX,
+    "JWT_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-secret",
+    "JWT_ALGORITHM": "HS256",
+    "JWT_PRIVATE_KEY_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-private-key",
+    "JWT_PREVIOUS_PUBLIC_KEYS": "",
+    "HASURA_CLAIMS": "false",
+    "HASURA_ACTION_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/hasura-action-secret",
+    "CORS_ORIGINS": "",
+    "UPSTREAM_GRAPHQL_URL": "",
+    "UPSTREAM_TOKEN_URL": "",
+    "UPSTREAM_CLIENT_ID": "",
+    "UPSTREAM_SCOPE": "",
+    "UPSTREAM_CLIENT_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/upstream-client-secret",
+    "UPSTREAM_ADMIN_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/upstream-admin-secret",
+    "UPSTREAM_FORWARD_USER": "false",
+    "UPSTREAM_ROLE": "user",
+    "UPSTREAM_TIMEOUT": "10",
+    "GRAPHIQL": "false",
+    "LOG_LEVEL": "INFO",
+}
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -238,6 +280,48 @@ def test_serverless_yml_production_settings(source: dict[str, Any]) -> None:
     assert source["functions"]["api"]["events"] == [{"httpApi": "*"}]
 
 
+def test_serverless_yml_names_each_secret_by_its_parameter_and_lets_the_role_read_exactly_those(
+    source: dict[str, Any],
+) -> None:
+    """Every secret the cold start reads has its SSM parameter in the environment, from a param defaulting to
+    /<service>/<stage>/<name>, and in the role's one ssm:GetParameters statement; no secret is in the environment."""
+    from lambda_handler import SECRET_PARAMETERS
+
+    environment = source["provider"]["environment"]
+    defaults = source["params"]["default"]
+    assert sorted(SECRET_PARAMETERS.values()) == sorted(SECRET_PARAMS)
+    assert [setting for setting in SECRET_PARAMETERS if setting in environment] == []
+    assert {setting: (environment[setting], defaults[param]) for setting, (param, _) in SECRET_PARAMS.items()} == {
+        setting: (f"${{param:{param}}}", f"/${{self:service}}/${{sls:stage}}/{name}")
+        for setting, (param, name) in SECRET_PARAMS.items()
+    }
+    statements = source["provider"]["iam"]["role"]["statements"]
+    [ssm] = [statement for statement in statements if statement["Action"] == "ssm:GetParameters"]
+    assert [resource["Fn::Join"][1][-1] for resource in ssm["Resource"]] == [
+        f":parameter${{param:{param}}}" for param, _ in SECRET_PARAMS.values()
+    ]
+
+
+def test_serverless_yml_passes_the_proxy_params_whose_defaults_leave_it_off(
+    source: dict[str, Any],
+) -> None:
+    """Each setting comes from its param, and the params' defaults mean what the app's production defaults mean."""
+    from config import load_settings
+
+    environment = source["provider"]["environment"]
+    defaults = source["params"]["default"]
+    assert {setting: (environment[setting], defaults[param]) for setting, (param, _) in FEATURE_PARAMS.items()} == {
+        setting: (f"${{param:{param}}}", default) for setting, (param, default) in FEATURE_PARAMS.items()
+    }
+    deployed = load_settings(
+        environ={"APP_ENV": "production", **{setting: default for setting, (_, default) in FEATURE_PARAMS.items()}}
+    )
+    unset = load_settings(environ={"APP_ENV": "production"})
+    assert {name: deployed[name] or None for name in FEATURE_PARAMS} == {
+        name: unset[name] or None for name in FEATURE_PARAMS  # "" and None: unset either way
+    }
+
+
 # `serverless package`: once per session (shared by xdist workers), then several checks.
 
 
@@ -361,6 +445,8 @@ def test_package_holds_the_app_and_its_requirements_and_nothing_else(package: Pa
         "hasura/__init__.py",
         "hasura/events.py",
         "apig_wsgi/__init__.py",
+        "httpx/__init__.py",  # /execute-graphql's client, with what it needs to verify TLS
+        "certifi/cacert.pem",
         "flask/__init__.py",
         "pynamodb/__init__.py",
         "_argon2_cffi_bindings/_ffi.abi3.so",
@@ -451,7 +537,7 @@ def test_template_tables_and_role_match_the_models(template: dict[str, Any]) -> 
     ssm = [statement for statement in role if statement["Action"] == ["ssm:GetParameters"]]
     assert len(ssm) == 1
     assert [resource["Fn::Join"][1][-1] for resource in ssm[0]["Resource"]] == [
-        f":parameter/{SERVICE}/{STAGE}/{name}" for name in ("jwt-secret", "jwt-private-key", "hasura-action-secret")
+        f":parameter/{SERVICE}/{STAGE}/{name}" for _, name in SECRET_PARAMS.values()
     ]
 
 
@@ -461,19 +547,7 @@ def test_template_function_settings(template: dict[str, Any]) -> None:
     function = resources["ApiLambdaFunction"]["Properties"]
     assert function["Handler"] == "lambda_handler.handler"
     assert function["Runtime"] == "python{}.{}".format(*RUNTIME_VERSION)
-    assert function["Environment"]["Variables"] == {
-        "APP_ENV": "production",
-        "TABLE_PREFIX": TEMPLATE_PREFIX,
-        "JWT_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-secret",
-        "JWT_ALGORITHM": "HS256",
-        "JWT_PRIVATE_KEY_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-private-key",
-        "JWT_PREVIOUS_PUBLIC_KEYS": "",
-        "HASURA_CLAIMS": "false",
-        "HASURA_ACTION_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/hasura-action-secret",
-        "CORS_ORIGINS": "",
-        "GRAPHIQL": "false",
-        "LOG_LEVEL": "INFO",
-    }
+    assert function["Environment"]["Variables"] == TEMPLATE_ENVIRONMENT
     assert resources["ApiLogGroup"]["Properties"]["RetentionInDays"] == 30
     assert resources["HttpApiRouteDefault"]["Properties"]["RouteKey"] == "$default"
     assert "SnapStart" not in function
