@@ -94,8 +94,12 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "UPSTREAM_TOKEN_URL": (str, None, None),
     "UPSTREAM_CLIENT_ID": (str, None, None),
     "UPSTREAM_CLIENT_SECRET": (str, None, None),
+    # On Lambda: the SSM SecureString that lambda_handler.py reads into UPSTREAM_CLIENT_SECRET.
+    "UPSTREAM_CLIENT_SECRET_PARAMETER": (str, None, None),
     "UPSTREAM_SCOPE": (str, None, None),
     "UPSTREAM_ADMIN_SECRET": (str, None, None),
+    # On Lambda: the SSM SecureString that lambda_handler.py reads into UPSTREAM_ADMIN_SECRET.
+    "UPSTREAM_ADMIN_SECRET_PARAMETER": (str, None, None),
     "UPSTREAM_FORWARD_USER": (_bool, False, False),
     "UPSTREAM_ROLE": (str, "user", "user"),
     "UPSTREAM_TIMEOUT": (float, 10.0, 10.0),
@@ -135,8 +139,14 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     dotenv: bool = True,
+    *,
+    before_secrets: bool = False,
 ) -> dict[str, Any]:
-    """Return settings layered as defaults, then environment, then explicit overrides."""
+    """Return settings layered as defaults, then environment, then explicit overrides.
+
+    `before_secrets`: the secrets may still be missing, since lambda_handler.load_secrets reads them
+    from SSM next; skip the checks that need them (the upstream's service identity).
+    """
     if environ is None:
         if dotenv:
             _load_dotenv()
@@ -184,7 +194,7 @@ def load_settings(
         if settings[name] <= 0:
             raise ConfigError(f"{name} must be positive, got {settings[name]}")
     _check_token_settings(settings)
-    _check_upstream(settings)
+    _check_upstream(settings, identity=not before_secrets)
     return settings
 
 
@@ -193,14 +203,21 @@ MAX_UPSTREAM_TIMEOUT = 25.0
 _CLIENT_CREDENTIALS = ("UPSTREAM_TOKEN_URL", "UPSTREAM_CLIENT_ID", "UPSTREAM_CLIENT_SECRET")
 
 
-def _check_upstream(settings: dict[str, Any]) -> None:
-    """Refuse an /execute-graphql configuration that is incomplete, ambiguous or, in production, unsafe."""
+def _check_upstream(settings: dict[str, Any], *, identity: bool = True) -> None:
+    """Refuse an /execute-graphql configuration that is incomplete, ambiguous or, in production, unsafe.
+
+    `identity=False`: check only what needs no secret (the URLs and the timeout).
+    """
     url = settings["UPSTREAM_GRAPHQL_URL"]
     if not url:
         return
     production = settings["APP_ENV"] == "production"
     for name in ("UPSTREAM_GRAPHQL_URL", "UPSTREAM_TOKEN_URL"):
         _check_url(name, settings[name], https=production)
+    if not 0 < settings["UPSTREAM_TIMEOUT"] <= MAX_UPSTREAM_TIMEOUT:
+        raise ConfigError(f"UPSTREAM_TIMEOUT must be more than 0 and at most {MAX_UPSTREAM_TIMEOUT:g} seconds")
+    if not identity:
+        return
     given = [name for name in _CLIENT_CREDENTIALS if settings[name]]
     if given and len(given) < len(_CLIENT_CREDENTIALS):
         missing = ", ".join(name for name in _CLIENT_CREDENTIALS if name not in given)
@@ -217,8 +234,6 @@ def _check_upstream(settings: dict[str, Any]) -> None:
             "UPSTREAM_FORWARD_USER needs UPSTREAM_ADMIN_SECRET: Hasura takes x-hasura-* headers as the session "
             "only from requests that carry the admin secret"
         )
-    if not 0 < settings["UPSTREAM_TIMEOUT"] <= MAX_UPSTREAM_TIMEOUT:
-        raise ConfigError(f"UPSTREAM_TIMEOUT must be more than 0 and at most {MAX_UPSTREAM_TIMEOUT:g} seconds")
 
 
 def _check_url(name: str, url: str | None, *, https: bool) -> None:

@@ -13,7 +13,7 @@ import gc
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from apig_wsgi import make_lambda_handler
@@ -47,9 +47,12 @@ SECRET_PARAMETERS = {
     "JWT_SECRET_KEY": "JWT_SECRET_PARAMETER",
     "JWT_PRIVATE_KEY": "JWT_PRIVATE_KEY_PARAMETER",
     "HASURA_ACTION_SECRET": "HASURA_ACTION_SECRET_PARAMETER",
+    "UPSTREAM_CLIENT_SECRET": "UPSTREAM_CLIENT_SECRET_PARAMETER",
+    "UPSTREAM_ADMIN_SECRET": "UPSTREAM_ADMIN_SECRET_PARAMETER",
 }
-# Without its parameter this feature is off (fail closed): the Hasura endpoints answer 404.
-OPTIONAL_SECRETS = {"HASURA_ACTION_SECRET"}
+# Without its parameter the setting stays unset (fail closed): the Hasura endpoints answer 404, and
+# an /execute-graphql without its service identity is refused by the configuration check (production).
+OPTIONAL_SECRETS = {"HASURA_ACTION_SECRET", "UPSTREAM_CLIENT_SECRET", "UPSTREAM_ADMIN_SECRET"}
 _FROM_SSM = "_SSM_PARAMETER_OF_"  # + a setting: the parameter load_secrets read it from
 
 
@@ -58,16 +61,15 @@ def load_secrets(environ: Any = os.environ) -> None:
 
     One GetParameters call reads them all: a cold start pays one round trip however many there are.
     """
-    settings = load_settings(environ=environ)
+    settings = load_settings(environ=environ, before_secrets=True)
     wanted: dict[str, str] = {}  # parameter name -> setting
     for setting, parameter in SECRET_PARAMETERS.items():
         name = settings[parameter]
         # Read unless set otherwise; read again if it came from this parameter (a restored SnapStart snapshot).
         if not name or (settings[setting] and environ.get(_FROM_SSM + setting) != name):
             continue
-        if setting == "JWT_PRIVATE_KEY" and settings["JWT_ALGORITHM"] == "HS256":
-            continue  # HS256 signs with JWT_SECRET_KEY: no private key to read
-        wanted[name] = setting
+        if _used(setting, settings):
+            wanted[name] = setting
     if not wanted:
         return
     import botocore.session
@@ -95,6 +97,17 @@ def load_secrets(environ: Any = os.environ) -> None:
             f"{SECRET_PARAMETERS[setting]} {name}: SSM answered ParameterNotFound; create it as a SecureString "
             "(see the README's Deploy to AWS) and let the function's role read it"
         )
+
+
+def _used(setting: str, settings: Mapping[str, Any]) -> bool:
+    """Say whether the configuration uses this secret: a parameter nothing would read is not asked for."""
+    if setting == "JWT_PRIVATE_KEY":
+        return settings["JWT_ALGORITHM"] != "HS256"  # HS256 signs with JWT_SECRET_KEY
+    if setting in ("UPSTREAM_CLIENT_SECRET", "UPSTREAM_ADMIN_SECRET"):
+        # Only with /execute-graphql on: client credentials with UPSTREAM_TOKEN_URL, else the admin secret.
+        client_credentials = bool(settings["UPSTREAM_TOKEN_URL"])
+        return bool(settings["UPSTREAM_GRAPHQL_URL"]) and client_credentials == (setting == "UPSTREAM_CLIENT_SECRET")
+    return True
 
 
 class _Served:

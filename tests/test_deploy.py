@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ROOT
-from test_lambda_handler import V1, V2, signup_login_and_query
+from support import PASSWORD, ROOT
+from test_lambda_handler import V1, V2, VIEWER_QUERY, api_event, body_of, signup_login_and_query
 
 import models
 from local_dynamodb import LocalDynamoDB
@@ -45,6 +45,52 @@ DYNAMODB_ACTIONS = {
 }
 # cfn-lint warnings about what Serverless itself generates, not about serverless.yml.
 KNOWN_WARNINGS = {("W3005", "HttpApiRouteDefault")}
+# Each setting naming the SSM parameter of a secret the cold start reads (lambda_handler.SECRET_PARAMETERS):
+# the param that sets it, and the parameter's name under /<service>/<stage>/ by default.
+SECRET_PARAMS = {
+    "JWT_SECRET_PARAMETER": ("jwtSecretParameter", "jwt-secret"),
+    "JWT_PRIVATE_KEY_PARAMETER": ("jwtPrivateKeyParameter", "jwt-private-key"),
+    "HASURA_ACTION_SECRET_PARAMETER": ("hasuraActionSecretParameter", "hasura-action-secret"),
+    "UPSTREAM_CLIENT_SECRET_PARAMETER": ("upstreamClientSecretParameter", "upstream-client-secret"),
+    "UPSTREAM_ADMIN_SECRET_PARAMETER": ("upstreamAdminSecretParameter", "upstream-admin-secret"),
+}
+# Trusted documents and /execute-graphql: each setting's param and its default, which keeps the feature off.
+FEATURE_PARAMS = {
+    "PERSISTED_QUERIES_FILE": ("persistedQueriesFile", ""),
+    "TRUSTED_DOCUMENTS_ONLY": ("trustedDocumentsOnly", "false"),
+    "UPSTREAM_GRAPHQL_URL": ("upstreamGraphqlUrl", ""),
+    "UPSTREAM_TOKEN_URL": ("upstreamTokenUrl", ""),
+    "UPSTREAM_CLIENT_ID": ("upstreamClientId", ""),
+    "UPSTREAM_SCOPE": ("upstreamScope", ""),
+    "UPSTREAM_FORWARD_USER": ("upstreamForwardUser", "false"),
+    "UPSTREAM_ROLE": ("upstreamRole", "user"),
+    "UPSTREAM_TIMEOUT": ("upstreamTimeout", "10"),
+}
+# The function's environment in a template packaged without params.
+TEMPLATE_ENVIRONMENT = {
+    "APP_ENV": "production",
+    "TABLE_PREFIX": TEMPLATE_PREFIX,
+    "JWT_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-secret",
+    "JWT_ALGORITHM": "HS256",
+    "JWT_PRIVATE_KEY_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-private-key",
+    "JWT_PREVIOUS_PUBLIC_KEYS": "",
+    "HASURA_CLAIMS": "false",
+    "HASURA_ACTION_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/hasura-action-secret",
+    "CORS_ORIGINS": "",
+    "PERSISTED_QUERIES_FILE": "",
+    "TRUSTED_DOCUMENTS_ONLY": "false",
+    "UPSTREAM_GRAPHQL_URL": "",
+    "UPSTREAM_TOKEN_URL": "",
+    "UPSTREAM_CLIENT_ID": "",
+    "UPSTREAM_SCOPE": "",
+    "UPSTREAM_CLIENT_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/upstream-client-secret",
+    "UPSTREAM_ADMIN_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/upstream-admin-secret",
+    "UPSTREAM_FORWARD_USER": "false",
+    "UPSTREAM_ROLE": "user",
+    "UPSTREAM_TIMEOUT": "10",
+    "GRAPHIQL": "false",
+    "LOG_LEVEL": "INFO",
+}
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -238,6 +284,48 @@ def test_serverless_yml_production_settings(source: dict[str, Any]) -> None:
     assert source["functions"]["api"]["events"] == [{"httpApi": "*"}]
 
 
+def test_serverless_yml_names_each_secret_by_its_parameter_and_lets_the_role_read_exactly_those(
+    source: dict[str, Any],
+) -> None:
+    """Every secret the cold start reads has its SSM parameter in the environment, from a param defaulting to
+    /<service>/<stage>/<name>, and in the role's one ssm:GetParameters statement; no secret is in the environment."""
+    from lambda_handler import SECRET_PARAMETERS
+
+    environment = source["provider"]["environment"]
+    defaults = source["params"]["default"]
+    assert sorted(SECRET_PARAMETERS.values()) == sorted(SECRET_PARAMS)
+    assert [setting for setting in SECRET_PARAMETERS if setting in environment] == []
+    assert {setting: (environment[setting], defaults[param]) for setting, (param, _) in SECRET_PARAMS.items()} == {
+        setting: (f"${{param:{param}}}", f"/${{self:service}}/${{sls:stage}}/{name}")
+        for setting, (param, name) in SECRET_PARAMS.items()
+    }
+    statements = source["provider"]["iam"]["role"]["statements"]
+    [ssm] = [statement for statement in statements if statement["Action"] == "ssm:GetParameters"]
+    assert [resource["Fn::Join"][1][-1] for resource in ssm["Resource"]] == [
+        f":parameter${{param:{param}}}" for param, _ in SECRET_PARAMS.values()
+    ]
+
+
+def test_serverless_yml_passes_the_trusted_documents_and_proxy_params_whose_defaults_leave_them_off(
+    source: dict[str, Any],
+) -> None:
+    """Each setting comes from its param, and the params' defaults mean what the app's production defaults mean."""
+    from config import load_settings
+
+    environment = source["provider"]["environment"]
+    defaults = source["params"]["default"]
+    assert {setting: (environment[setting], defaults[param]) for setting, (param, _) in FEATURE_PARAMS.items()} == {
+        setting: (f"${{param:{param}}}", default) for setting, (param, default) in FEATURE_PARAMS.items()
+    }
+    deployed = load_settings(
+        environ={"APP_ENV": "production", **{setting: default for setting, (_, default) in FEATURE_PARAMS.items()}}
+    )
+    unset = load_settings(environ={"APP_ENV": "production"})
+    assert {name: deployed[name] or None for name in FEATURE_PARAMS} == {
+        name: unset[name] or None for name in FEATURE_PARAMS  # "" and None: unset either way
+    }
+
+
 # `serverless package`: once per session (shared by xdist workers), then several checks.
 
 
@@ -300,42 +388,51 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _serverless_package(tmp_path_factory, "serverless-package", python)
 
 
+# One `serverless package` at a time on this machine: workers and sessions share the requirements cache, and
+# every run, even one that fails at once, first deletes the project's .serverless/ that another may be filling.
+PACKAGE_LOCK = Path(tempfile.gettempdir()) / "relay-api-serverless-package.lock"
+
+
 def _serverless_package(tmp_path_factory: pytest.TempPathFactory, name: str, python: str, *params: str) -> Path:
     """Run `serverless package` with `params` once for the session, into a directory `name`."""
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        reason = "npm is not installed: the deployment checks need Node.js 18+ and npm"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # one directory for every worker of this session
     output = shared / name
-    # One packaging at a time on this machine: workers and sessions share pip's wheel cache.
-    with _exclusive(Path(tempfile.gettempdir()) / "relay-api-serverless-package.lock"):
+    with _exclusive(PACKAGE_LOCK):
         if (output / "done").exists():
             return output
-        if not SERVERLESS.is_file():
-            _require(False, f"{SERVERLESS.relative_to(ROOT)} is missing: run `npm ci --prefix deploy`")
-            subprocess.run([npm, "ci", "--prefix", str(ROOT / "deploy"), "--no-audit", "--no-fund"], check=True)
         shutil.rmtree(output, ignore_errors=True)
-        command = [node, str(SERVERLESS), "package", "--stage", STAGE, "--region", REGION, "--package", str(output)]
-        command += [f"--param={param}" for param in params]
-        result = subprocess.run(
-            command,
-            cwd=ROOT,
-            env=_offline_environment(SLS_PYTHON_BIN=python),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        result = _run_serverless_package(output, python, *params)
         if result.returncode != 0:
             pytest.fail(
                 f"serverless package failed ({result.returncode}):\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
             )
         (output / "done").write_text(result.stdout)
     return output
+
+
+def _run_serverless_package(output: Path, python: str | None, *params: str) -> subprocess.CompletedProcess[str]:
+    """Run `serverless package --param=...` into `output`, offline, and return how it went (hold PACKAGE_LOCK)."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        reason = "npm is not installed: the deployment checks need Node.js 18+ and npm"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    if not SERVERLESS.is_file():
+        _require(False, f"{SERVERLESS.relative_to(ROOT)} is missing: run `npm ci --prefix deploy`")
+        subprocess.run([npm, "ci", "--prefix", str(ROOT / "deploy"), "--no-audit", "--no-fund"], check=True)
+    command = [node, str(SERVERLESS), "package", "--stage", STAGE, "--region", REGION, "--package", str(output)]
+    command += [f"--param={param}" for param in params]
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env=_offline_environment(**({"SLS_PYTHON_BIN": python} if python else {})),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -361,6 +458,8 @@ def test_package_holds_the_app_and_its_requirements_and_nothing_else(package: Pa
         "hasura/__init__.py",
         "hasura/events.py",
         "apig_wsgi/__init__.py",
+        "httpx/__init__.py",  # /execute-graphql's client, with what it needs to verify TLS
+        "certifi/cacert.pem",
         "flask/__init__.py",
         "pynamodb/__init__.py",
         "_argon2_cffi_bindings/_ffi.abi3.so",
@@ -451,7 +550,7 @@ def test_template_tables_and_role_match_the_models(template: dict[str, Any]) -> 
     ssm = [statement for statement in role if statement["Action"] == ["ssm:GetParameters"]]
     assert len(ssm) == 1
     assert [resource["Fn::Join"][1][-1] for resource in ssm[0]["Resource"]] == [
-        f":parameter/{SERVICE}/{STAGE}/{name}" for name in ("jwt-secret", "jwt-private-key", "hasura-action-secret")
+        f":parameter/{SERVICE}/{STAGE}/{name}" for _, name in SECRET_PARAMS.values()
     ]
 
 
@@ -461,39 +560,42 @@ def test_template_function_settings(template: dict[str, Any]) -> None:
     function = resources["ApiLambdaFunction"]["Properties"]
     assert function["Handler"] == "lambda_handler.handler"
     assert function["Runtime"] == "python{}.{}".format(*RUNTIME_VERSION)
-    assert function["Environment"]["Variables"] == {
-        "APP_ENV": "production",
-        "TABLE_PREFIX": TEMPLATE_PREFIX,
-        "JWT_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-secret",
-        "JWT_ALGORITHM": "HS256",
-        "JWT_PRIVATE_KEY_PARAMETER": f"/{SERVICE}/{STAGE}/jwt-private-key",
-        "JWT_PREVIOUS_PUBLIC_KEYS": "",
-        "HASURA_CLAIMS": "false",
-        "HASURA_ACTION_SECRET_PARAMETER": f"/{SERVICE}/{STAGE}/hasura-action-secret",
-        "CORS_ORIGINS": "",
-        "GRAPHIQL": "false",
-        "LOG_LEVEL": "INFO",
-    }
+    assert function["Environment"]["Variables"] == TEMPLATE_ENVIRONMENT
     assert resources["ApiLogGroup"]["Properties"]["RetentionInDays"] == 30
     assert resources["HttpApiRouteDefault"]["Properties"]["RouteKey"] == "$default"
     assert "SnapStart" not in function
     assert not [name for name, resource in resources.items() if resource["Type"] == "AWS::Lambda::Alias"]
 
 
+# The options the default leaves off, packaged together (see options_package).
 SNAPSHOT_PYTHON = (3, 12)  # SnapStart's first Python runtime
+PERSISTED_FIXTURE = "tests/deploy/persisted_queries.json"  # a path from the project root, as relay-compiler's
+FEATURES = {  # trusted documents and /execute-graphql
+    "persistedQueriesFile": PERSISTED_FIXTURE,
+    "trustedDocumentsOnly": "true",
+    "upstreamGraphqlUrl": "https://hasura.example.com/v1/graphql",
+    "upstreamForwardUser": "true",  # needs the admin secret: the identity read from upstreamAdminSecretParameter
+    "upstreamRole": "editor",
+    "upstreamTimeout": "5",
+}
 
 
-def test_snapstart_parameter_publishes_a_snapstart_version_behind_the_api(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    """GIVEN snapStart=true and Python 3.12 WHEN packaged THEN the function snapshots published versions,
-    the API calls the `snapstart` alias of the current version, and the zip holds 3.12 wheels and bytecode."""
+@pytest.fixture(scope="module")
+def options_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run `serverless package` once for the session with the options the default leaves off: SnapStart on
+    Python 3.12, trusted documents and the proxy (one packaging for all: each takes about 20 s)."""
     python = _working_python(SNAPSHOT_PYTHON)
     _require(python is not None, "the SnapStart packaging needs Python {}.{}".format(*SNAPSHOT_PYTHON))
     assert python is not None
-    output = _serverless_package(
-        tmp_path_factory, "serverless-package-snapstart", python, "snapStart=true", "pythonVersion=3.12"
-    )
+    params = ["snapStart=true", "pythonVersion={}.{}".format(*SNAPSHOT_PYTHON)]
+    params += [f"{name}={value}" for name, value in FEATURES.items()]
+    return _serverless_package(tmp_path_factory, "serverless-package-options", python, *params)
+
+
+def test_snapstart_parameter_publishes_a_snapstart_version_behind_the_api(options_package: Path) -> None:
+    """GIVEN snapStart=true and Python 3.12 WHEN packaged THEN the function snapshots published versions,
+    the API calls the `snapstart` alias of the current version, and the zip holds 3.12 wheels and bytecode."""
+    output = options_package
     resources = json.loads((output / "cloudformation-template-update-stack.json").read_text())["Resources"]
     function = resources["ApiLambdaFunction"]["Properties"]
     assert (function["Runtime"], function["SnapStart"]) == ("python3.12", {"ApplyOn": "PublishedVersions"})
@@ -508,7 +610,7 @@ def test_snapstart_parameter_publishes_a_snapstart_version_behind_the_api(
     with zipfile.ZipFile(output / f"{SERVICE}.zip") as archive:
         names = archive.namelist()
     assert any(name.endswith(".cpython-312.pyc") for name in names)
-    assert not any(name.endswith(".cpython-311.pyc") for name in names)
+    assert [name for name in names if ".cpython-311" in name] == []  # neither bytecode nor binary modules
 
 
 RESOLVE_ENDPOINTS = r"""
@@ -630,37 +732,33 @@ def _create_tables_like_cloudformation(url: str, resources: dict[str, Any]) -> N
             client.update_time_to_live(TableName=name, TimeToLiveSpecification=properties["TimeToLiveSpecification"])
 
 
-@pytest.fixture
-def unpacked(package: Path, tmp_path: Path) -> Iterator[Path]:
-    """Unzip the package into an empty directory, as Lambda does into /var/task."""
-    directory = tmp_path / "task"
-    with zipfile.ZipFile(package / f"{SERVICE}.zip") as archive:
-        archive.extractall(directory)
-    yield directory
-
-
-def test_packaged_handler_serves_http_api_and_rest_api_events(
-    template: dict[str, Any], unpacked: Path, dynamodb: LocalDynamoDB, tmp_path: Path
-) -> None:
-    """GIVEN the unzipped package alone, tables and the secret WHEN Lambda imports and invokes it
-    THEN no DynamoDB request is sent before the first event, and v2 and v1 events sign up, log in and query."""
+@contextlib.contextmanager
+def serve_package(
+    package: Path, directory: Path, dynamodb: LocalDynamoDB, secrets: dict[str, str], python: str | None = None
+) -> Iterator[tuple[PackagedFunction, dict[str, Any]]]:
+    """Serve the handler of `package`, unzipped into `directory` as Lambda does into /var/task, from a fresh
+    isolated Python; the template's tables created, and `secrets` in SSM under the parameters their settings
+    (e.g. JWT_SECRET_PARAMETER) name. Yields the function and what its import reported; then checks that it
+    exits cleanly, with nothing on stderr and only JSON lines logged. `python`: the package's runtime version."""
     import botocore.session
 
-    python = _python_for_runtime()
+    python = python or _python_for_runtime()
     assert python is not None
-    resources = template["Resources"]
-    function = resources["ApiLambdaFunction"]["Properties"]
+    with zipfile.ZipFile(package / f"{SERVICE}.zip") as archive:
+        archive.extractall(directory)
+    resources = json.loads((package / "cloudformation-template-update-stack.json").read_text())["Resources"]
+    variables = resources["ApiLambdaFunction"]["Properties"]["Environment"]["Variables"]
     _create_tables_like_cloudformation(dynamodb.url, resources)
     ssm = botocore.session.get_session().create_client(
         "ssm", region_name=REGION, endpoint_url=dynamodb.url, aws_access_key_id="x", aws_secret_access_key="x"
     )
-    secret_name = function["Environment"]["Variables"]["JWT_SECRET_PARAMETER"]
-    ssm.put_parameter(Name=secret_name, Value="packaged-" + "s" * 48, Type="SecureString", Overwrite=True)
+    for setting, value in secrets.items():
+        ssm.put_parameter(Name=variables[setting], Value=value, Type="SecureString", Overwrite=True)
 
     environment = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
-        "LAMBDA_TASK_ROOT": str(unpacked),
+        "LAMBDA_TASK_ROOT": str(directory),
         "AWS_LAMBDA_FUNCTION_NAME": f"{SERVICE}-{STAGE}-api",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
@@ -670,14 +768,14 @@ def test_packaged_handler_serves_http_api_and_rest_api_events(
         # Not on Lambda: where the offline stand-ins for DynamoDB and SSM listen.
         "DYNAMODB_HOST": dynamodb.url,
         "AWS_ENDPOINT_URL_SSM": dynamodb.url,
-        **function["Environment"]["Variables"],
+        **variables,
     }
     dynamodb.operations.clear()
     with (
-        open(tmp_path / "stderr", "w+") as stderr,
+        tempfile.TemporaryFile("w+") as stderr,
         subprocess.Popen(
-            [python, "-I", "-S", "-c", DRIVER, str(unpacked)],
-            cwd=unpacked,
+            [python, "-I", "-S", "-c", DRIVER, str(directory)],
+            cwd=directory,
             env=environment,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -689,14 +787,7 @@ def test_packaged_handler_serves_http_api_and_rest_api_events(
         watchdog.start()
         try:
             function_process = PackagedFunction(process)
-            started = function_process.read()
-            assert dynamodb.operations == ["GetParameters"]  # the secrets; no DynamoDB request at import
-            assert started["flask"].startswith(str(unpacked))
-            assert not [entry for entry in started["path"] if "site-packages" in entry]
-
-            signup_login_and_query(function_process.invoke, V2, "ada-v2@example.com")
-            signup_login_and_query(function_process.invoke, V1, "ada-v1@example.com")
-
+            yield function_process, function_process.read()
             assert process.stdin is not None
             process.stdin.close()
             assert process.wait(timeout=30) == 0
@@ -705,9 +796,143 @@ def test_packaged_handler_serves_http_api_and_rest_api_events(
             process.kill()
         stderr.seek(0)
         assert stderr.read() == ""
+    for line in function_process.log_lines:  # whatever was logged is JSON, one object a line
+        assert isinstance(json.loads(line), dict), line
+
+
+def test_packaged_handler_serves_http_api_and_rest_api_events(
+    package: Path, dynamodb: LocalDynamoDB, tmp_path: Path
+) -> None:
+    """GIVEN the unzipped package alone, tables and the secret WHEN Lambda imports and invokes it
+    THEN no DynamoDB request is sent before the first event, and v2 and v1 events sign up, log in and query."""
+    task = tmp_path / "task"
+    with serve_package(package, task, dynamodb, {"JWT_SECRET_PARAMETER": "packaged-" + "s" * 48}) as (
+        function,
+        started,
+    ):
+        assert dynamodb.operations == ["GetParameters"]  # the secrets; no DynamoDB request at import
+        assert started["flask"].startswith(str(task))
+        assert not [entry for entry in started["path"] if "site-packages" in entry]
+
+        signup_login_and_query(function.invoke, V2, "ada-v2@example.com")
+        signup_login_and_query(function.invoke, V1, "ada-v1@example.com")
 
     used = set(dynamodb.operations) - {"GetParameters", "TransactWriteItems"}
     assert {"CreateTable", "DescribeTable", "UpdateTimeToLive"}.isdisjoint(used)
     assert {f"dynamodb:{operation}" for operation in used} <= DYNAMODB_ACTIONS
-    for line in function_process.log_lines:  # whatever was logged is JSON, one object a line
-        assert isinstance(json.loads(line), dict), line
+
+
+# Trusted documents and /execute-graphql turned on by params: the documents are packaged, or packaging stops.
+
+
+def test_feature_params_reach_the_environment_and_the_trusted_documents_the_zip(options_package: Path) -> None:
+    """GIVEN the params that turn trusted documents and the proxy on WHEN packaged THEN the function's environment
+    has them (its secrets still only by parameter name) and the zip holds the documents' file as it is."""
+    template = json.loads((options_package / "cloudformation-template-update-stack.json").read_text())
+    function = template["Resources"]["ApiLambdaFunction"]["Properties"]
+    assert function["Environment"]["Variables"] == {
+        **TEMPLATE_ENVIRONMENT,
+        **{setting: FEATURES[param] for setting, (param, _) in FEATURE_PARAMS.items() if param in FEATURES},
+    }
+    with zipfile.ZipFile(options_package / f"{SERVICE}.zip") as archive:
+        assert archive.read(PERSISTED_FIXTURE) == (ROOT / PERSISTED_FIXTURE).read_bytes()
+        assert [name for name in archive.namelist() if name.startswith("tests/")] == [PERSISTED_FIXTURE]
+
+
+def test_packaged_handler_serves_trusted_documents_only_and_the_proxy(
+    options_package: Path, dynamodb: LocalDynamoDB, tmp_path: Path
+) -> None:
+    """GIVEN that package (Python 3.12), and the JWT and upstream admin secrets in SSM WHEN Lambda invokes it
+    THEN a trusted document runs by its id, query text is refused, /execute-graphql is served, no secret is logged."""
+    secrets = {"JWT_SECRET_PARAMETER": "packaged-" + "s" * 48, "UPSTREAM_ADMIN_SECRET_PARAMETER": "admin-" + "a" * 40}
+    python = _working_python(SNAPSHOT_PYTHON)
+    with serve_package(options_package, tmp_path / "task", dynamodb, secrets, python) as (function, _):
+        assert dynamodb.operations == ["GetParameters"]  # both secrets in one call
+        signup = function.invoke(
+            api_event(V2, "POST", "/signup", json_body={"email": "ada@example.com", "password": PASSWORD})
+        )
+        assert signup["statusCode"] == 201, (signup, function.log_lines)
+        bearer = {"Authorization": f"Bearer {body_of(signup)['access_token']}"}
+
+        answers = [
+            function.invoke(api_event(V2, "POST", path, json_body=body, headers=headers))
+            for path, body, headers in [
+                ("/graphql", {"doc_id": "viewer-1"}, bearer),
+                ("/graphql", {"query": VIEWER_QUERY}, bearer),
+                ("/execute-graphql", {"query": VIEWER_QUERY}, {}),  # 404 when the proxy is off
+            ]
+        ]
+    assert [(answer["statusCode"], body_of(answer)) for answer in answers] == [
+        (200, {"data": {"viewer": {"email": "ada@example.com"}}}),
+        (200, {"errors": [{  # 200: the sample event accepts only the legacy application/json
+            "message": "This server runs trusted documents only: send the document's id as doc_id, not its text.",
+            "extensions": {"code": "PERSISTED_QUERY_REQUIRED"},
+        }]}),
+        (401, {"errors": [{"message": "Missing Authorization Header.", "extensions": {"code": "UNAUTHENTICATED"}}]}),
+    ]
+    assert [line for line in function.log_lines if any(secret in line for secret in secrets.values())] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "persisted_queries.json",
+            f"PERSISTED_QUERIES_FILE persisted_queries.json: no such file in {ROOT}; create it before packaging "
+            "(e.g. relay-compiler with persistConfig): the function refuses to start without it",
+        ),
+        (
+            "tests/deploy",
+            f"PERSISTED_QUERIES_FILE tests/deploy: no such file in {ROOT}; create it before packaging "
+            "(e.g. relay-compiler with persistConfig): the function refuses to start without it",
+        ),
+        (
+            str(ROOT / PERSISTED_FIXTURE),
+            f"PERSISTED_QUERIES_FILE {ROOT / PERSISTED_FIXTURE}: name a file of the project by its path from the "
+            "project root, e.g. persisted_queries.json: the function reads it from its own directory",
+        ),
+        (
+            "../persisted_queries.json",
+            "PERSISTED_QUERIES_FILE ../persisted_queries.json: name a file of the project by its path from the "
+            "project root, e.g. persisted_queries.json: the function reads it from its own directory",
+        ),
+    ],
+    ids=["missing", "a directory", "absolute", "outside the project"],
+)
+def test_packaging_stops_when_the_trusted_documents_cannot_be_packaged(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    """A function without its documents would refuse every cold start: packaging refuses first, before pip runs."""
+    output = tmp_path / "package"
+    with _exclusive(PACKAGE_LOCK):
+        result = _run_serverless_package(output, None, f"persistedQueriesFile={value}")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert message in result.stdout + result.stderr, result.stdout + result.stderr
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"),
+    [
+        (["persisted_queries.json"], (0, "")),
+        (
+            ["persisted_queries.json", "missing.json", "vendor/tests/persisted.json"],
+            (2, "optimize_package: missing.json, vendor/tests/persisted.json not in function.zip, yet the function "
+                "reads it at start: check package.patterns in serverless.yml\n"),
+        ),
+    ],
+    ids=["present", "missing or dropped as a bundled test"],
+)
+def test_optimize_package_refuses_a_zip_without_a_required_file(
+    tmp_path: Path, required: list[str], outcome: tuple[int, str]
+) -> None:
+    """The last check: a file the function reads at start must still be in the rewritten zip."""
+    artifact = tmp_path / "function.zip"
+    with zipfile.ZipFile(artifact, "w") as archive:
+        for name in ("app.py", "persisted_queries.json", "vendor/tests/persisted.json"):
+            archive.writestr(name, "{}" if name.endswith(".json") else "")
+    command = [sys.executable, str(ROOT / "deploy" / "optimize_package.py"), str(artifact)]
+    command += ["--python-version", "{}.{}".format(*sys.version_info[:2])]
+    command += [argument for name in required for argument in ("--require", name)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == outcome

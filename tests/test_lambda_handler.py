@@ -20,6 +20,7 @@ import pytest
 from support import PASSWORD, ROOT
 
 import logs
+from config import ConfigError, load_settings
 from lambda_handler import _Served, after_restore, load_secrets, make_handler
 from local_dynamodb import LocalDynamoDB
 
@@ -325,6 +326,11 @@ def _import_handler(
             {"JWT_SECRET_KEY": "k" * 40, "HASURA_CLAIMS": "true"},
             "HASURA_CLAIMS is on but HASURA_ACTION_SECRET is not set: production needs the secret",
         ),
+        (  # not packaged: the trusted documents are not there, so nothing runs rather than everything
+            {"JWT_SECRET_KEY": "k" * 40, "PERSISTED_QUERIES_FILE": "persisted_queries.json",
+             "TRUSTED_DOCUMENTS_ONLY": "true"},
+            "PERSISTED_QUERIES_FILE persisted_queries.json: cannot read it (No such file or directory).",
+        ),
     ],
 )
 def test_a_missing_or_weak_secret_stops_the_cold_start_with_one_line(
@@ -377,13 +383,20 @@ def test_the_cold_start_reads_every_named_secret_in_one_round_trip(tmp_path: Pat
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    values = {"jwt-secret": "from-ssm-" + "s" * 40, "jwt-private-key": pem, "hasura-secret": "h" * 40}
+    upstream_secret = "upstream-admin-" + "u" * 40
+    values = {
+        "jwt-secret": "from-ssm-" + "s" * 40,
+        "jwt-private-key": pem,
+        "hasura-secret": "h" * 40,
+        "upstream-admin-secret": upstream_secret,
+    }
     for name, value in values.items():
         _put_secret(dynamodb.url, f"/relay-api/all/{name}", value)
     dynamodb.operations.clear()
     check = (
         "import lambda_handler, run; c = run.app.config; "
-        "print([c['JWT_PRIVATE_KEY'] == " + repr(pem) + ", c['HASURA_ACTION_SECRET'], 'hasura' in run.app.blueprints])"
+        "print([c['JWT_PRIVATE_KEY'] == " + repr(pem) + ", c['HASURA_ACTION_SECRET'], 'hasura' in run.app.blueprints, "
+        "c['UPSTREAM_ADMIN_SECRET'] == " + repr(upstream_secret) + ", 'execute_graphql' in run.app.view_functions])"
     )
     result = _import_handler(
         tmp_path,
@@ -393,11 +406,14 @@ def test_the_cold_start_reads_every_named_secret_in_one_round_trip(tmp_path: Pat
         JWT_PRIVATE_KEY_PARAMETER="/relay-api/all/jwt-private-key",
         HASURA_ACTION_SECRET_PARAMETER="/relay-api/all/hasura-secret",
         HASURA_CLAIMS="true",
+        UPSTREAM_GRAPHQL_URL="https://hasura.example.com/v1/graphql",
+        UPSTREAM_ADMIN_SECRET_PARAMETER="/relay-api/all/upstream-admin-secret",
+        UPSTREAM_CLIENT_SECRET_PARAMETER="/relay-api/all/upstream-client-secret",  # no UPSTREAM_TOKEN_URL: unread
         AWS_ENDPOINT_URL_SSM=dynamodb.url,
         DYNAMODB_HOST=dynamodb.url,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == [str([True, "h" * 40, True])]
+    assert result.stdout.splitlines() == [str([True, "h" * 40, True, True, True])]  # nothing logged
     assert dynamodb.operations == ["GetParameters"]
 
 
@@ -420,6 +436,123 @@ def test_a_missing_hasura_secret_parameter_leaves_hasura_off(tmp_path: Path, dyn
         ("WARNING", "HASURA_ACTION_SECRET_PARAMETER /relay-api/test/no-hasura-secret does not exist: "
          "HASURA_ACTION_SECRET is not set")
     ]
+
+
+def test_a_missing_upstream_secret_parameter_stops_the_cold_start(tmp_path: Path, dynamodb: LocalDynamoDB) -> None:
+    """GIVEN /execute-graphql on and its admin secret's parameter never created WHEN Lambda imports the handler
+    THEN a warning names the parameter, and the configuration check stops the start: no proxy without identity."""
+    result = _import_handler(
+        tmp_path,
+        JWT_SECRET_KEY="k" * 40,
+        UPSTREAM_GRAPHQL_URL="https://hasura.example.com/v1/graphql",
+        UPSTREAM_ADMIN_SECRET_PARAMETER="/relay-api/test/no-upstream-admin-secret",
+        AWS_ENDPOINT_URL_SSM=dynamodb.url,
+        DYNAMODB_HOST=dynamodb.url,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    assert [(json.loads(line)["level"], json.loads(line)["message"]) for line in result.stdout.splitlines()] == [
+        ("WARNING", "UPSTREAM_ADMIN_SECRET_PARAMETER /relay-api/test/no-upstream-admin-secret does not exist: "
+         "UPSTREAM_ADMIN_SECRET is not set"),
+        ("CRITICAL", "UPSTREAM_GRAPHQL_URL is set without a service identity: production needs UPSTREAM_ADMIN_SECRET "
+         "or UPSTREAM_TOKEN_URL, UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET"),
+    ]
+
+
+UPSTREAM = {"UPSTREAM_GRAPHQL_URL": "https://hasura.example.com/v1/graphql"}
+CLIENT_CREDENTIALS = {"UPSTREAM_TOKEN_URL": "https://auth.example.com/oauth2/token", "UPSTREAM_CLIENT_ID": "relay-api"}
+UPSTREAM_SECRETS = {"UPSTREAM_CLIENT_SECRET": "client-" + "c" * 40, "UPSTREAM_ADMIN_SECRET": "admin-" + "a" * 40}
+NO_IDENTITY = (
+    "UPSTREAM_GRAPHQL_URL is set without a service identity: production needs UPSTREAM_ADMIN_SECRET or "
+    "UPSTREAM_TOKEN_URL, UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET"
+)
+
+
+@pytest.mark.parametrize(
+    ("environ", "created", "read", "missing", "outcome"),
+    [
+        ({}, {"UPSTREAM_CLIENT_SECRET", "UPSTREAM_ADMIN_SECRET"}, set(), set(), {}),
+        (UPSTREAM, {"UPSTREAM_CLIENT_SECRET", "UPSTREAM_ADMIN_SECRET"}, {"UPSTREAM_ADMIN_SECRET"}, set(),
+         {"UPSTREAM_ADMIN_SECRET": UPSTREAM_SECRETS["UPSTREAM_ADMIN_SECRET"]}),
+        ({**UPSTREAM, **CLIENT_CREDENTIALS}, {"UPSTREAM_CLIENT_SECRET", "UPSTREAM_ADMIN_SECRET"},
+         {"UPSTREAM_CLIENT_SECRET"}, set(), {"UPSTREAM_CLIENT_SECRET": UPSTREAM_SECRETS["UPSTREAM_CLIENT_SECRET"]}),
+        ({**UPSTREAM, "UPSTREAM_FORWARD_USER": "true"}, {"UPSTREAM_ADMIN_SECRET"}, {"UPSTREAM_ADMIN_SECRET"}, set(),
+         {"UPSTREAM_ADMIN_SECRET": UPSTREAM_SECRETS["UPSTREAM_ADMIN_SECRET"]}),
+        (UPSTREAM, {"UPSTREAM_CLIENT_SECRET"}, set(), {"UPSTREAM_ADMIN_SECRET"}, NO_IDENTITY),
+        ({**UPSTREAM, "UPSTREAM_ADMIN_SECRET_PARAMETER": ""}, {"UPSTREAM_ADMIN_SECRET"}, set(), set(), NO_IDENTITY),
+        ({**UPSTREAM, **CLIENT_CREDENTIALS}, {"UPSTREAM_ADMIN_SECRET"}, set(), {"UPSTREAM_CLIENT_SECRET"},
+         "UPSTREAM_TOKEN_URL, UPSTREAM_CLIENT_ID set without UPSTREAM_CLIENT_SECRET: "
+         "client credentials need all three"),
+        ({**UPSTREAM, **CLIENT_CREDENTIALS, "UPSTREAM_FORWARD_USER": "true"},
+         {"UPSTREAM_CLIENT_SECRET", "UPSTREAM_ADMIN_SECRET"}, {"UPSTREAM_CLIENT_SECRET"}, set(),
+         "UPSTREAM_FORWARD_USER needs UPSTREAM_ADMIN_SECRET: Hasura takes x-hasura-* headers as the session only "
+         "from requests that carry the admin secret"),
+    ],
+    ids=[
+        "proxy off: neither read",
+        "admin secret",
+        "client credentials: only the client secret",
+        "forward user with the admin secret",
+        "admin secret parameter missing",
+        "no admin secret parameter named",
+        "client secret parameter missing",
+        "forward user with client credentials",
+    ],
+)
+def test_load_secrets_reads_the_upstream_identity_then_the_configuration_check_judges_it(
+    monkeypatch: pytest.MonkeyPatch,
+    dynamodb: LocalDynamoDB,
+    caplog: pytest.LogCaptureFixture,
+    environ: dict[str, str],
+    created: set[str],
+    read: set[str],
+    missing: set[str],
+    outcome: dict[str, str] | str,
+) -> None:
+    """GIVEN production settings with the upstream secrets' parameters, some created WHEN load_secrets runs
+    THEN it reads (in one call) only the secret of the identity the settings choose, warns about a missing
+    one, and load_settings then accepts the configuration or refuses it saying why."""
+    import uuid
+
+    prefix = f"/relay-api/upstream-{uuid.uuid4().hex}"
+    names = {
+        "UPSTREAM_CLIENT_SECRET": f"{prefix}/upstream-client-secret",
+        "UPSTREAM_ADMIN_SECRET": f"{prefix}/upstream-admin-secret",
+    }
+    for setting in created:
+        _put_secret(dynamodb.url, names[setting], UPSTREAM_SECRETS[setting])
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", dynamodb.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    given = {
+        "APP_ENV": "production",
+        "JWT_SECRET_KEY": "k" * 40,
+        "UPSTREAM_CLIENT_SECRET_PARAMETER": names["UPSTREAM_CLIENT_SECRET"],
+        "UPSTREAM_ADMIN_SECRET_PARAMETER": names["UPSTREAM_ADMIN_SECRET"],
+        **environ,
+    }
+    loaded = dict(given)
+    dynamodb.operations.clear()
+    caplog.set_level(logging.WARNING, logger="lambda_handler")
+
+    load_secrets(loaded)
+
+    added = {name: value for name, value in loaded.items() if name not in given}
+    assert added == {
+        **{setting: UPSTREAM_SECRETS[setting] for setting in read},
+        **{f"_SSM_PARAMETER_OF_{setting}": names[setting] for setting in read},
+    }
+    assert dynamodb.operations == (["GetParameters"] if read | missing else [])
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("WARNING", f"{setting}_PARAMETER {names[setting]} does not exist: {setting} is not set")
+        for setting in missing
+    ]
+    try:
+        settings = load_settings(environ=loaded)
+    except ConfigError as error:
+        assert str(error) == outcome
+    else:
+        assert {name: settings[name] for name in UPSTREAM_SECRETS if settings[name]} == outcome
 
 
 def test_load_secrets_prefers_an_explicit_key(dynamodb: LocalDynamoDB) -> None:

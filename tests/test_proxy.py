@@ -287,3 +287,27 @@ def test_upstream_settings_that_cannot_work_are_refused(environ: dict[str, str],
 )
 def test_upstream_settings_that_work_are_accepted(environ: dict[str, str]) -> None:
     assert load_settings(environ={**BASE, **environ})["UPSTREAM_GRAPHQL_URL"] == BASE["UPSTREAM_GRAPHQL_URL"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "outcome"),
+    [
+        ({"APP_ENV": "production"}, BASE["UPSTREAM_GRAPHQL_URL"]),
+        ({"APP_ENV": "production", "UPSTREAM_TOKEN_URL": CREDENTIALS["UPSTREAM_TOKEN_URL"]},
+         BASE["UPSTREAM_GRAPHQL_URL"]),
+        ({"APP_ENV": "production", "UPSTREAM_GRAPHQL_URL": "http://hasura/v1/graphql"},
+         "UPSTREAM_GRAPHQL_URL must use https in production: the service identity travels with every request"),
+        ({"UPSTREAM_TIMEOUT": "30"}, "UPSTREAM_TIMEOUT must be more than 0 and at most 25 seconds"),
+    ],
+    ids=["production-no-identity-yet", "production-partial-credentials-yet", "production-http", "timeout"],
+)
+def test_before_the_secrets_are_read_only_the_identity_goes_unchecked(
+    environ: dict[str, str], outcome: str
+) -> None:
+    """lambda_handler.load_secrets reads the identity from SSM after loading the settings: until then a
+    missing identity is no error, but what needs no secret is checked at once."""
+    try:
+        result = load_settings(environ={**BASE, **environ}, before_secrets=True)["UPSTREAM_GRAPHQL_URL"]
+    except ConfigError as error:
+        result = str(error)
+    assert result == outcome
