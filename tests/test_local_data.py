@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import threading
@@ -27,11 +28,11 @@ LIST = """query($after: String) { viewer { totalCount completedCount
   todos(first: 100, after: $after) { edges { node { id complete } } pageInfo { hasNextPage endCursor } } } }"""
 
 
-def write_until_stopped(run: RunPy, token: str, user_id: str, worker: int, stop: threading.Event) -> dict[str, Any]:
-    """Add todos (and now and then mark all complete or remove the completed) until `stop`; return what was acked."""
+def write_until_stopped(
+    run: RunPy, token: str, user_id: str, worker: int, stop: threading.Event, acked: list[str], removed: list[str]
+) -> None:
+    """Add todos (and now and then mark all complete or remove the completed) until `stop`; note what was acked."""
     url = f"{run.base_url}/graphql"
-    acked: list[str] = []
-    removed: list[str] = []
     count = 0
     while not stop.is_set():
         count += 1
@@ -48,9 +49,8 @@ def write_until_stopped(run: RunPy, token: str, user_id: str, worker: int, stop:
                 status, body = request_json(url, {"query": ADD, "variables": variables}, token)
                 if status == 200 and not body.get("errors"):
                     acked.append(body["data"]["addTodo"]["todoEdge"]["node"]["id"])
-        except OSError:
+        except (OSError, http.client.HTTPException):  # e.g. IncompleteRead: the server died while answering
             break  # the server is gone: whatever was not answered was not acknowledged
-    return {"acked": acked, "removed": removed}
 
 
 def read_all(run: RunPy, token: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -85,23 +85,31 @@ def test_acknowledged_writes_survive_a_crash_under_load_with_exact_counters(
         signup = first.signup()
         token, user_id = signup["access_token"], signup["user"]["id"]
         stop = threading.Event()
-        results: list[dict[str, Any]] = [{} for _ in range(3)]
-
-        def work(worker: int) -> None:
-            results[worker] = write_until_stopped(first, token, user_id, worker, stop)
-
-        threads = [threading.Thread(target=work, args=(worker,)) for worker in range(3)]
+        acked_lists: list[list[str]] = [[] for _ in range(3)]
+        removed_lists: list[list[str]] = [[] for _ in range(3)]
+        threads = [
+            threading.Thread(
+                target=write_until_stopped,
+                args=(first, token, user_id, worker, stop, acked_lists[worker], removed_lists[worker]),
+            )
+            for worker in range(3)
+        ]
         for thread in threads:
             thread.start()
-        time.sleep(1.5)
+        # At least 1.5 s (snapshots every 0.3 s happen meanwhile), and 20 acknowledged todos however slow the machine.
+        started = time.monotonic()
+        while time.monotonic() - started < 1.5 or (
+            sum(map(len, acked_lists)) < 20 and time.monotonic() - started < 60
+        ):
+            time.sleep(0.1)
         first.stop(signal_number, group=group)  # while the clients are still writing
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
     finally:
         first.kill()
-    acked = {todo_id for result in results for todo_id in result["acked"]}
-    removed = {todo_id for result in results for todo_id in result["removed"]}
+    acked = {todo_id for worker in acked_lists for todo_id in worker}
+    removed = {todo_id for worker in removed_lists for todo_id in worker}
     assert len(acked) > 10, "the clients wrote too little to test anything"
 
     second = RunPy(data_dir)
