@@ -7,7 +7,7 @@ import hmac
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -21,25 +21,13 @@ import faults
 import logs
 import models
 import passwords
-from errors import AppError, InternalError, error_response
+from errors import AppError, InternalError, error_response, from_http_exception
 from graphql_http import GraphQLView
 from limits import Limits
 
 log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_HTTP_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHENTICATED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    406: "NOT_ACCEPTABLE",
-    408: "REQUEST_TIMEOUT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "TOO_MANY_REQUESTS",
-}
 
 
 def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -89,15 +77,6 @@ def _init_cors(app: Flask) -> None:
     )
 
 
-def _hasura_secret_check(settings: Mapping[str, Any]) -> Callable[[], bool] | None:
-    """Return the check that lets Hasura introspect /graphql (a Remote Schema) with introspection off."""
-    if not config.hasura_enabled(settings):
-        return None
-    from hasura import has_valid_secret
-
-    return has_valid_secret
-
-
 def _init_graphql(app: Flask) -> None:
     import graphene_pynamo
     from schema import Context, introspection, schema, sdl
@@ -143,7 +122,8 @@ def _init_graphql(app: Flask) -> None:
         report_cost=settings["GRAPHQL_REPORT_COST"],
         persisted=persisted,
         trusted_documents_only=settings["TRUSTED_DOCUMENTS_ONLY"],
-        may_introspect=_hasura_secret_check(settings),
+        # With introspection off, a caller an extension trusts may still introspect (Hasura's Remote Schema).
+        may_introspect=app.extensions.get("may_introspect"),
     )
     app.add_url_rule("/graphql", "graphql", view, methods=["GET", "POST"])
 
@@ -191,12 +171,7 @@ def _init_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR")
-        converted = AppError(error.description, code=code)
-        converted.status = status
-        headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}
-        return error_response(converted, headers)
+        return error_response(*from_http_exception(error))
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:

@@ -30,7 +30,7 @@ import jwt_speedups
 import passwords
 import sessions
 import throttle
-from bodies import json_body, read_body
+from bodies import json_body, optional_json_body
 from errors import Forbidden, Unauthenticated, ValidationFailed, error_response
 from models import RevokedToken, User, load_token_subject, refuse_control_characters
 from token_claims import ClaimCheckingJWTManager, unverified_claims
@@ -140,7 +140,18 @@ def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
     jti, user = g.pop("token_user", (None, None))
     if jti != payload["jti"]:  # not read with the revocation check: read it now
         user, _revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
+    return _current(user, payload)
+
+
+def _current(user: User | None, payload: dict[str, Any]) -> User | None:
+    """Return `user` unless it is gone or its tokens were revoked after this one was issued (`ver`)."""
     return user if user is not None and payload.get("ver", 0) == user.token_version else None
+
+
+def _live_subject(payload: dict[str, Any]) -> User | None:
+    """Return the user of a verified token passed as a value, or None if the token no longer counts."""
+    user, revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
+    return None if revoked else _current(user, payload)
 
 
 def authenticate(*, optional: bool = False) -> User | None:
@@ -202,8 +213,8 @@ def rotate_refresh_token(token: str) -> tuple[User, sessions.Generation]:
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN") from None
     if payload["type"] != "refresh":
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN")
-    user, revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
-    if revoked or user is None or payload.get("ver", 0) != user.token_version:
+    user = _live_subject(payload)
+    if user is None:
         raise Unauthenticated("The token has been revoked; log in again.", code="TOKEN_REVOKED")
     return user, sessions.rotate(payload)
 
@@ -329,9 +340,7 @@ def _field(body: dict[str, Any], name: str, *, required: bool = True, max_length
 
 
 def _optional_json_refresh_token() -> str | None:
-    if request.mimetype != "application/json" or not read_body():
-        return None
-    token = json_body().get("refresh_token")
+    token = (optional_json_body() or {}).get("refresh_token")
     if token is not None and not isinstance(token, str):
         raise ValidationFailed("refresh_token must be a string.", field="refresh_token")
     return token
@@ -339,8 +348,8 @@ def _optional_json_refresh_token() -> str | None:
 
 def _token_locations(*, refresh: bool) -> list[str]:
     locations = list(current_app.config["JWT_TOKEN_LOCATION"])
-    if refresh and request.mimetype == "application/json" and read_body():
-        json_body()  # refuse a hostile body before flask-jwt-extended parses it with get_json
+    # A hostile body is refused here, before flask-jwt-extended parses it with get_json.
+    if refresh and optional_json_body() is not None:
         locations.append("json")
     return locations
 
@@ -376,8 +385,8 @@ def _renew_access_cookie() -> None:
         or (refresh_claims["sub"], family) != (access_claims["sub"], access_claims.get("fam"))
     ):
         return
-    user, revoked = load_token_subject(refresh_claims["sub"], refresh_claims["jti"], family)
-    if revoked or user is None or refresh_claims.get("ver", 0) != user.token_version:
+    user = _live_subject(refresh_claims)
+    if user is None:
         return
     session_claims = {
         "fam": family,

@@ -35,6 +35,13 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+def optional_json_body() -> dict[str, Any] | None:
+    """Return the request's JSON object body, or None if it sends no JSON body (refused like json_body's)."""
+    if request.mimetype != MEDIA_TYPE or not read_body():
+        return None
+    return json_body()
+
+
 def read_body() -> bytes:
     """Return the raw body (cached for later readers); a body that stalls past the server's timeout is a 408."""
     try:

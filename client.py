@@ -127,8 +127,10 @@ class _Calls:
         raise HTTPError(_describe(response, errors), response.status_code, errors)
 
 
-class GraphQLClient:
-    """Send GraphQL operations over HTTP with `auth` (an httpx.Auth, e.g. PasswordAuth); thread safe."""
+class _Client:
+    """What both clients are made of: the request rules (`_Calls`) and an httpx client of `_http_class`."""
+
+    _http_class: type[httpx.Client] | type[httpx.AsyncClient]
 
     def __init__(
         self,
@@ -141,12 +143,18 @@ class GraphQLClient:
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         retry_budget: float | None = 60.0,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._calls = _Calls(url, max_retries, backoff, max_backoff, retry_budget)
-        self._http = httpx.Client(
+        self._http: Any = self._http_class(
             auth=auth, timeout=timeout, headers={"Accept": ACCEPT, **(headers or {})}, transport=transport
         )
+
+
+class GraphQLClient(_Client):
+    """Send GraphQL operations over HTTP with `auth` (an httpx.Auth, e.g. PasswordAuth); thread safe."""
+
+    _http_class = httpx.Client
 
     def execute(
         self, query: str, variables: Mapping[str, Any] | None = None, operation_name: str | None = None
@@ -183,26 +191,10 @@ class GraphQLClient:
         self.close()
 
 
-class AsyncGraphQLClient:
+class AsyncGraphQLClient(_Client):
     """The asyncio twin of GraphQLClient, with the same arguments and methods (safe to share across tasks)."""
 
-    def __init__(
-        self,
-        url: str,
-        auth: httpx.Auth | None = None,
-        timeout: float | httpx.Timeout = 10,
-        *,
-        headers: Mapping[str, str] | None = None,
-        max_retries: int = 3,
-        backoff: float = 0.5,
-        max_backoff: float = 8.0,
-        retry_budget: float | None = 60.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._calls = _Calls(url, max_retries, backoff, max_backoff, retry_budget)
-        self._http = httpx.AsyncClient(
-            auth=auth, timeout=timeout, headers={"Accept": ACCEPT, **(headers or {})}, transport=transport
-        )
+    _http_class = httpx.AsyncClient
 
     async def execute(
         self, query: str, variables: Mapping[str, Any] | None = None, operation_name: str | None = None

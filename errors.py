@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Response
+    from werkzeug.exceptions import HTTPException
 
 # Endpoints that speak GraphQL over HTTP: their errors are GraphQL errors, `{"errors": [...]}`.
 GRAPHQL_ENDPOINTS = frozenset({"graphql", "execute_graphql"})
@@ -154,3 +155,28 @@ def error_response(error: AppError, headers: dict[str, str] | None = None) -> Re
     response.status_code = error.status
     response.headers.update({**error.headers, **(headers or {})})
     return response
+
+
+# The codes of the HTTP errors werkzeug raises (routing, body size, methods).
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    408: "REQUEST_TIMEOUT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def from_http_exception(error: HTTPException) -> tuple[AppError, dict[str, str]]:
+    """Return werkzeug's HTTP error as our error with its status and code, and the headers to keep."""
+    status = error.code or 500
+    converted = AppError(
+        error.description, code=HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR")
+    )
+    converted.status = status
+    return converted, {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}

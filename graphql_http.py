@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,6 +184,7 @@ class GraphQLView:
             if self.may_introspect
             else self.documents
         )
+        self._fixed_costs: weakref.WeakKeyDictionary[OperationDefinitionNode, int] = weakref.WeakKeyDictionary()
         self.execution_context_class = type(
             "DeadlineExecutionContext", (DeadlineExecutionContext,), {"timeout": timeout}
         )
@@ -255,7 +257,13 @@ class GraphQLView:
         """Return the operation's cost; refuse it above the limit unless it is a trusted document."""
         if trusted and not self.report_cost:
             return 0
-        cost = operation_cost(self.schema, document, operation, variables, self.limits.page_size)
+        # Without variables the cost is the document's alone: measured once while the document is cached.
+        fixed = not operation.variable_definitions
+        cost = self._fixed_costs.get(operation) if fixed else None
+        if cost is None:
+            cost = operation_cost(self.schema, document, operation, variables, self.limits.page_size)
+            if fixed:
+                self._fixed_costs[operation] = cost
         if cost > self.limits.max_cost and not trusted:
             message = f"The operation may read {cost} items; the limit is {self.limits.max_cost}."
             error = limit_error("QUERY_TOO_COMPLEX", message, operation)

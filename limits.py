@@ -129,30 +129,29 @@ def depth(operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDe
 
 def aliases(operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
     """Return how many aliased fields the operation has, fragments expanded."""
+    return _count_fields(operation, fragments, lambda field, of: (field.alias is not None) + of(field.selection_set))
+
+
+def root_fields(operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
+    """Return how many fields the operation selects at its root, fragments expanded (each mutation runs one)."""
+    return _count_fields(operation, fragments, lambda _field, _of: 1)
+
+
+def _count_fields(
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    per_field: Callable[[FieldNode, Callable[[SelectionSetNode | None], int]], int],
+) -> int:
+    """Sum `per_field(field, of)` over the fields of the operation's selection set, fragments expanded.
+
+    `of(selection_set)` sums over a nested set: a field that counts its children calls it.
+    """
 
     def of(selection_set: SelectionSetNode | None) -> int:
         count = 0
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
-                count += (selection.alias is not None) + of(selection.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                count += of(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                count += fragment(selection)
-        return count
-
-    fragment = _Fragments(fragments, lambda definition: of(definition.selection_set), 0)
-    return of(operation.selection_set)
-
-
-def root_fields(operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
-    """Return how many fields the operation selects at its root, fragments expanded (each mutation runs one)."""
-
-    def of(selection_set: SelectionSetNode) -> int:
-        count = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                count += 1
+                count += per_field(selection, of)
             elif isinstance(selection, InlineFragmentNode):
                 count += of(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):

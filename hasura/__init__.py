@@ -12,7 +12,7 @@ import logging
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from errors import AppError, InternalError, Unauthenticated
+from errors import AppError, InternalError, Unauthenticated, from_http_exception
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("hasura", __name__, url_prefix="/hasura")
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     from hasura import actions, events, handlers, remote_schema  # noqa: F401  (handlers: the built-ins)
 
     app.extensions.setdefault("viewer_sources", []).append(remote_schema.vouched_viewer)
+    app.extensions["may_introspect"] = has_valid_secret  # Hasura reads a Remote Schema's schema when adding it
     app.register_blueprint(blueprint)
 
 
@@ -82,12 +83,7 @@ def _app_error(error: AppError) -> Response:
 
 @blueprint.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
-    from app import _HTTP_CODES as HTTP_CODES  # the codes the rest of the API gives these statuses
-
-    status = error.code or 500
-    converted = AppError(error.description, code=HTTP_CODES.get(status, error.name.upper().replace(" ", "_")))
-    converted.status = status
-    return hasura_error(converted, {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")})
+    return hasura_error(*from_http_exception(error))
 
 
 @blueprint.errorhandler(Exception)
