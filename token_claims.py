@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from typing import Any
 
+from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config
 from flask_jwt_extended.tokens import _decode_jwt
 from jwt import InvalidTokenError, MissingRequiredClaimError
 
 REQUIRED_CLAIMS = ("exp", "jti", "type", "sub")
+VERIFIED_TOKENS = 1024  # per process: a client presents its access token on every request until it expires
 
 
 class ClaimCheckingJWTManager(JWTManager):
@@ -26,11 +30,32 @@ class ClaimCheckingJWTManager(JWTManager):
     and claims parsed plainly here, then `_decode_jwt` verifies the token as it would. Any
     refusal is left to flask-jwt-extended's own path, which raises it with what its error
     callbacks expect (an expired token's header and claims, say).
+
+    A token that passed is remembered (VerifiedTokens): presented again, only its expiry is
+    checked again, the one check whose answer changes with time. Revocation is not a property
+    of the token: the caller checks it against the tables on every request.
     """
+
+    def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
+        super().init_app(app, add_context_processor)
+        app.extensions["verified_tokens"] = VerifiedTokens(VERIFIED_TOKENS)
 
     # Every decode (the request's check, decode_token) goes through this method; no public
     # callback sees the claims before flask-jwt-extended fills in its defaults.
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value: Any = None, allow_expired: bool = False) -> dict:
+        # A cookie's token is checked against its CSRF value each time, and an expired one may
+        # be asked for on purpose: only the plain check is remembered.
+        verified = current_app.extensions["verified_tokens"] if csrf_value is None and not allow_expired else None
+        if verified is not None:
+            claims = verified.get(encoded_token, config.leeway)
+            if claims is not None:
+                return claims
+        claims = self._verify(encoded_token, csrf_value, allow_expired)
+        if verified is not None:
+            verified.put(encoded_token, claims)
+        return claims
+
+    def _verify(self, encoded_token: str, csrf_value: Any, allow_expired: bool) -> dict:
         try:
             signed = unverified_claims(encoded_token)
             claims = _decode_jwt(
@@ -51,6 +76,37 @@ class ClaimCheckingJWTManager(JWTManager):
             signed = unverified_claims(encoded_token)
         _check_required_claims(signed)
         return claims
+
+
+class VerifiedTokens:
+    """The claims of tokens that passed every check, by token; the oldest forgotten first.
+
+    Only a token signed with the app's key gets in, so refused tokens cannot crowd out good
+    ones. A token's claims are its own (the signature covers them): the one check to repeat
+    is expiry, made as PyJWT makes it (`exp` must be later than now minus the leeway).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._claims: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, encoded_token: str, leeway: float) -> dict[str, Any] | None:
+        """Return a copy of the token's claims if it was verified and has not expired since, else None."""
+        claims = self._claims.get(encoded_token)
+        if claims is None:
+            return None
+        if int(claims["exp"]) <= time.time() - leeway:
+            with self._lock:
+                self._claims.pop(encoded_token, None)
+            return None
+        return dict(claims)
+
+    def put(self, encoded_token: str, claims: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self._claims) >= self._size:
+                del self._claims[next(iter(self._claims))]
+            self._claims[encoded_token] = dict(claims)
 
 
 def unverified_claims(encoded_token: str) -> dict[str, Any]:

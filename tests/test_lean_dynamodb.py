@@ -328,3 +328,38 @@ def test_aws_endpoints_botocore_must_resolve_are_left_to_it(
     connection = Connection(region=region, aws_access_key_id="k", aws_secret_access_key="s")
     sender = lean_dynamodb._sender_of(connection)
     assert (sender.url if sender else None) == endpoint
+
+
+@pytest.mark.parametrize("session_token", [None, "session-token"], ids=["keys", "session"])
+@pytest.mark.parametrize(
+    ("url", "body", "extra"),
+    [
+        ("http://127.0.0.1:8000/", b'{"TableName":"t"}', {}),
+        ("https://dynamodb.us-east-1.amazonaws.com/", b'{"TableName":"t"}', {"X-Extra": "  two   spaces "}),
+        ("http://localhost:80/", b"", {"User-Agent": "unsigned", "Connection": "keep-alive"}),
+    ],
+    ids=["loopback", "aws-extra-header", "empty-body-unsigned-headers"],
+)
+def test_the_signer_signs_as_botocore_does(
+    session_token: str | None, url: str, body: bytes, extra: dict[str, str]
+) -> None:
+    """GIVEN one request and one moment WHEN signed by botocore's signer and by ours THEN the same headers,
+    on two days (the signing key is derived once a day)."""
+    import datetime
+    from unittest import mock
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    credentials = Credentials("AKID", "secret-key", session_token).get_frozen_credentials()
+    for day in (3, 4):
+        moment = datetime.datetime(2026, 12, day, 23, 59, 59)
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.GetItem", **extra}
+        theirs = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        ours = lean_dynamodb._Request(url, body, dict(headers))
+        with mock.patch("botocore.auth.get_current_datetime", return_value=moment):
+            SigV4Auth(credentials, "dynamodb", "us-east-1").add_auth(theirs)
+            lean_dynamodb.Signer(credentials, "dynamodb", "us-east-1").add_auth(ours)
+        assert ours.headers == dict(theirs.headers.items())
+        assert ours.headers["Authorization"].startswith(f"AWS4-HMAC-SHA256 Credential=AKID/202612{day:02d}/")

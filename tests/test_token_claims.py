@@ -88,3 +88,112 @@ def test_a_good_token_is_loaded_once_and_a_refused_one_as_flask_jwt_extended_ref
     assert (raised.value.jwt_header, raised.value.jwt_data) == (  # type: ignore[attr-defined]
         {"alg": "HS256", "typ": "JWT"}, {**unverified_claims(expired), "fresh": False}
     )
+
+
+# A token that passed is remembered: presented again, only its expiry is checked again.
+
+
+def counted_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import jwt
+
+    decodes: list[str] = []
+    real = jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> Any:
+        decodes.append(token)
+        return real(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return decodes
+
+
+def test_a_token_presented_again_is_not_verified_again(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    decodes = counted_decodes(monkeypatch)
+    token = signed(app, fam="family-1")
+    with app.app_context():
+        first, second = decode_token(token), decode_token(token)
+        second["sub"] = "someone-else"  # each caller gets its own copy
+        third = decode_token(token)
+    assert decodes == [token]
+    assert first == third == {**unverified_claims(token), "fresh": False}
+
+
+def test_a_remembered_token_still_expires(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import token_claims
+
+    token = signed(app, exp=int(time.time()) + 30)
+    with app.app_context():
+        decode_token(token)
+        later = time.time() + 31
+        monkeypatch.setattr(token_claims.time, "time", lambda: later)
+        monkeypatch.setattr(pyjwt.api_jwt, "datetime", _FrozenDatetime(later))
+        with pytest.raises(pyjwt.ExpiredSignatureError):
+            decode_token(token)
+
+
+class _FrozenDatetime:
+    """PyJWT's clock (datetime.now), at `at`."""
+
+    def __init__(self, at: float) -> None:
+        import datetime
+
+        self._now = datetime.datetime.fromtimestamp(at, tz=datetime.UTC)
+
+    def now(self, tz: Any = None) -> Any:
+        return self._now
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"exp": -60}, {"aud": "someone-else"}, {"jti": None}, {"signature": "forged"}],
+    ids=["expired", "other-audience", "no-jti", "forged"],
+)
+def test_a_refused_token_is_not_remembered(app: Any, changes: dict[str, Any]) -> None:
+    token = signed(app)
+    if "exp" in changes:
+        token = signed(app, exp=int(time.time()) + changes["exp"])
+    elif "signature" in changes:
+        token = pyjwt.encode(unverified_claims(token), "f" * 48, "HS256")
+    else:
+        token = signed(app, **changes)
+    with app.app_context(), pytest.raises(pyjwt.PyJWTError):
+        decode_token(token)
+    assert app.extensions["verified_tokens"]._claims == {}
+
+
+def test_cookie_tokens_and_expired_tokens_asked_for_are_verified_each_time(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cookie's token is checked against its CSRF value, and allow_expired asks for more than the plain check."""
+    decodes = counted_decodes(monkeypatch)
+    token = signed(app, csrf="c" * 32)
+    with app.app_context():
+        for _ in range(2):
+            decode_token(token, csrf_value="c" * 32)
+            decode_token(token, allow_expired=True)
+    assert decodes == [token] * 4
+    assert app.extensions["verified_tokens"]._claims == {}
+
+
+def test_the_remembered_tokens_are_bounded_oldest_first(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from token_claims import VerifiedTokens
+
+    app.extensions["verified_tokens"] = VerifiedTokens(2)
+    tokens = [signed(app) for _ in range(3)]
+    decodes = counted_decodes(monkeypatch)
+    with app.app_context():
+        for token in [*tokens, tokens[2], tokens[0]]:
+            decode_token(token)
+    assert decodes == [*tokens, tokens[0]]  # the first was forgotten when the third came
+
+
+def test_each_app_remembers_its_own_tokens(app: Any, settings: dict[str, Any]) -> None:
+    """A token verified by one app (one key) is not taken by another app with another key."""
+    from app import create_app
+
+    other = create_app({**settings, "JWT_SECRET_KEY": "o" * 48})
+    token = signed(app)
+    with app.app_context():
+        decode_token(token)
+    with other.app_context(), pytest.raises(pyjwt.InvalidSignatureError):
+        decode_token(token)
