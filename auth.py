@@ -160,7 +160,8 @@ def authenticate(*, optional: bool = False) -> User | None:
         vouched = vouched_viewer()  # (the user, or None for nobody in particular), or None: not this source's call
         if vouched is not None:
             return vouched[0]
-    verify_jwt_in_request(optional=optional)
+    if not jwt.verify_remembered_bearer():  # a token seen before skips flask-jwt-extended's search and decode
+        verify_jwt_in_request(optional=optional)
     return get_current_user()
 
 

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config
+from flask_jwt_extended.internal_utils import (
+    custom_verification_for_token,
+    verify_token_not_blocklisted,
+    verify_token_type,
+)
 from flask_jwt_extended.tokens import _decode_jwt
-from jwt import InvalidTokenError, MissingRequiredClaimError
+from flask_jwt_extended.view_decorators import _load_user
+from jwt import InvalidTokenError, MissingRequiredClaimError, PyJWTError, get_unverified_header
 
 REQUIRED_CLAIMS = ("exp", "jti", "type", "sub")
 VERIFIED_TOKENS = 1024  # per process: a client presents its access token on every request until it expires
+_BEARER = re.compile(r"(\S+) ([\w.=-]+)")  # `<type> <token>`, the one form a header takes with nothing else in it
 
 
 class ClaimCheckingJWTManager(JWTManager):
@@ -36,6 +44,33 @@ class ClaimCheckingJWTManager(JWTManager):
     of the token: the caller checks it against the tables on every request.
     """
 
+    def verify_remembered_bearer(self) -> bool:
+        """Do what verify_jwt_in_request() does for an access token in the header, if it was verified before.
+
+        That is: its type, the revocation and custom checks, the user lookup, in that order and
+        with the same errors, and the same token, header, user and location left for
+        get_jwt() and get_current_user(). Return False, having done nothing, for anything else
+        (no header, a header in any other form, a token not remembered), which
+        verify_jwt_in_request() then checks in full.
+        """
+        if "headers" not in config.token_location or request.method in config.exempt_methods:
+            return False
+        match = _BEARER.fullmatch(request.headers.get(config.header_name, ""))
+        if match is None or match[1] != config.header_type:
+            return False
+        remembered = current_app.extensions["verified_tokens"].get(match[2], config.leeway)
+        if remembered is None:
+            return False
+        header, claims = remembered
+        verify_token_type(claims, refresh=False)
+        verify_token_not_blocklisted(header, claims)
+        custom_verification_for_token(header, claims)
+        g._jwt_extended_jwt_user = _load_user(header, claims)
+        g._jwt_extended_jwt_header = header
+        g._jwt_extended_jwt = claims
+        g._jwt_extended_jwt_location = "headers"
+        return True
+
     def init_app(self, app: Flask, add_context_processor: bool = False) -> None:
         super().init_app(app, add_context_processor)
         app.extensions["verified_tokens"] = VerifiedTokens(VERIFIED_TOKENS)
@@ -47,12 +82,16 @@ class ClaimCheckingJWTManager(JWTManager):
         # be asked for on purpose: only the plain check is remembered.
         verified = current_app.extensions["verified_tokens"] if csrf_value is None and not allow_expired else None
         if verified is not None:
-            claims = verified.get(encoded_token, config.leeway)
-            if claims is not None:
-                return claims
+            remembered = verified.get(encoded_token, config.leeway)
+            if remembered is not None:
+                return remembered[1]
         claims = self._verify(encoded_token, csrf_value, allow_expired)
         if verified is not None:
-            verified.put(encoded_token, claims)
+            try:  # the header as flask-jwt-extended reads it next, checks included
+                header = get_unverified_header(encoded_token)
+            except PyJWTError:  # refused there, as before: not remembered
+                return claims
+            verified.put(encoded_token, header, claims)
         return claims
 
     def _verify(self, encoded_token: str, csrf_value: Any, allow_expired: bool) -> dict:
@@ -79,7 +118,7 @@ class ClaimCheckingJWTManager(JWTManager):
 
 
 class VerifiedTokens:
-    """The claims of tokens that passed every check, by token; the oldest forgotten first.
+    """The header and claims of tokens that passed every check, by token; the oldest forgotten first.
 
     Only a token signed with the app's key gets in, so refused tokens cannot crowd out good
     ones. A token's claims are its own (the signature covers them): the one check to repeat
@@ -88,25 +127,26 @@ class VerifiedTokens:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._claims: dict[str, dict[str, Any]] = {}
+        self._tokens: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, encoded_token: str, leeway: float) -> dict[str, Any] | None:
-        """Return a copy of the token's claims if it was verified and has not expired since, else None."""
-        claims = self._claims.get(encoded_token)
-        if claims is None:
+    def get(self, encoded_token: str, leeway: float) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Return copies of the token's header and claims if it was verified and has not expired since."""
+        remembered = self._tokens.get(encoded_token)
+        if remembered is None:
             return None
+        header, claims = remembered
         if int(claims["exp"]) <= time.time() - leeway:
             with self._lock:
-                self._claims.pop(encoded_token, None)
+                self._tokens.pop(encoded_token, None)
             return None
-        return dict(claims)
+        return dict(header), dict(claims)
 
-    def put(self, encoded_token: str, claims: dict[str, Any]) -> None:
+    def put(self, encoded_token: str, header: dict[str, Any], claims: dict[str, Any]) -> None:
         with self._lock:
-            if len(self._claims) >= self._size:
-                del self._claims[next(iter(self._claims))]
-            self._claims[encoded_token] = dict(claims)
+            if len(self._tokens) >= self._size:
+                del self._tokens[next(iter(self._tokens))]
+            self._tokens[encoded_token] = (dict(header), dict(claims))
 
 
 def unverified_claims(encoded_token: str) -> dict[str, Any]:

@@ -158,7 +158,7 @@ def test_a_refused_token_is_not_remembered(app: Any, changes: dict[str, Any]) ->
         token = signed(app, **changes)
     with app.app_context(), pytest.raises(pyjwt.PyJWTError):
         decode_token(token)
-    assert app.extensions["verified_tokens"]._claims == {}
+    assert app.extensions["verified_tokens"]._tokens == {}
 
 
 def test_cookie_tokens_and_expired_tokens_asked_for_are_verified_each_time(
@@ -172,7 +172,7 @@ def test_cookie_tokens_and_expired_tokens_asked_for_are_verified_each_time(
             decode_token(token, csrf_value="c" * 32)
             decode_token(token, allow_expired=True)
     assert decodes == [token] * 4
-    assert app.extensions["verified_tokens"]._claims == {}
+    assert app.extensions["verified_tokens"]._tokens == {}
 
 
 def test_the_remembered_tokens_are_bounded_oldest_first(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,3 +197,91 @@ def test_each_app_remembers_its_own_tokens(app: Any, settings: dict[str, Any]) -
         decode_token(token)
     with other.app_context(), pytest.raises(pyjwt.InvalidSignatureError):
         decode_token(token)
+
+
+# Presented again, a remembered access token skips flask-jwt-extended's search and decode
+# (verify_remembered_bearer): what comes out must be what its full check gives.
+
+VIEWER = "{ viewer { email } }"
+
+
+def _expire_later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    import token_claims
+
+    later = time.time() + seconds
+    monkeypatch.setattr(token_claims.time, "time", lambda: later)
+    monkeypatch.setattr(pyjwt.api_jwt, "datetime", _FrozenDatetime(later))
+
+
+def _bearer(tokens: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def _answer(response: Any) -> tuple[int, Any, str | None]:
+    return response.status_code, response.get_json(), response.headers.get("WWW-Authenticate")
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (lambda client, tokens, user, mp: client.post("/logout", headers=_bearer(tokens)), "TOKEN_REVOKED"),
+        (lambda client, tokens, user, mp: client.post("/logout-all", headers=_bearer(tokens)), "TOKEN_REVOKED"),
+        (lambda client, tokens, user, mp: user.delete(), "TOKEN_REVOKED"),
+        (lambda client, tokens, user, mp: _expire_later(mp, 16 * 60), "TOKEN_EXPIRED"),
+    ],
+    ids=["logged-out", "logged-out-everywhere", "user-deleted", "expired"],
+)
+def test_a_remembered_token_that_no_longer_counts_is_refused_as_in_full(
+    client: Any, app: Any, auth: Any, monkeypatch: pytest.MonkeyPatch, change: Any, code: str
+) -> None:
+    from models import User
+
+    tokens = auth.signup()
+    access = tokens["access_token"]
+    assert auth.graphql(VIEWER, access).status_code == 200  # now remembered
+    change(client, tokens, User.get(unverified_claims(access)["sub"]), monkeypatch)
+    assert access in app.extensions["verified_tokens"]._tokens or code == "TOKEN_EXPIRED"
+    remembered = _answer(auth.graphql(VIEWER, access))
+    app.extensions["verified_tokens"]._tokens.clear()
+    in_full = _answer(auth.graphql(VIEWER, access))
+    assert remembered == in_full
+    assert (remembered[0], remembered[1]["errors"][0]["extensions"]["code"]) == (401, code)
+
+
+def test_a_remembered_refresh_token_is_no_access_token(client: Any, app: Any, auth: Any) -> None:
+    refresh = auth.signup()["refresh_token"]
+    assert client.post("/refresh", headers={"Authorization": f"Bearer {refresh}"}).status_code == 200
+    assert refresh in app.extensions["verified_tokens"]._tokens
+    remembered = _answer(auth.graphql(VIEWER, refresh))
+    app.extensions["verified_tokens"]._tokens.clear()
+    assert remembered == _answer(auth.graphql(VIEWER, refresh))
+    assert (remembered[0], remembered[1]["errors"][0]["extensions"]["code"]) == (401, "INVALID_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("authorization", "plain"),
+    [
+        ("Bearer {token}", True),
+        ("JWT {token}", True),  # auth.AuthorizationSchemes makes it `Bearer <token>`
+        ("bearer   {token}", True),  # and this
+        ("Bearer {token}, Basic eDp5", False),
+        ("Basic eDp5, Bearer {token}", False),
+    ],
+    ids=["bearer", "jwt-scheme", "lowercase-spaces", "then-basic", "after-basic"],
+)
+def test_a_remembered_token_is_read_from_any_header_form_flask_jwt_extended_reads(
+    client: Any, auth: Any, monkeypatch: pytest.MonkeyPatch, authorization: str, plain: bool
+) -> None:
+    """The plain form skips flask-jwt-extended's check; any other is left to it, with the same answer."""
+    import auth as auth_module
+
+    token = auth.token()
+    header = {"Authorization": authorization.format(token=token)}
+    first = _answer(client.post("/graphql", json={"query": VIEWER}, headers=header))
+    decodes, full_checks = counted_decodes(monkeypatch), []
+    real = auth_module.verify_jwt_in_request
+    monkeypatch.setattr(auth_module, "verify_jwt_in_request", lambda **kw: full_checks.append(kw) or real(**kw))
+    again = _answer(client.post("/graphql", json={"query": VIEWER}, headers=header))
+    assert first == again == (200, {"data": {"viewer": {"email": "ada@example.com"}}}, None)
+    assert decodes == []  # remembered: no PyJWT decode either way
+    assert full_checks == ([] if plain else [{"optional": False}])
