@@ -64,7 +64,7 @@ def parse_json(raw: bytes | str, what: str = "The request body") -> Any:
     else:
         text = raw
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = _decode_json(text)
     except RecursionError:
         raise JSONTooDeep(f"{what} is nested too deeply; the limit is {MAX_DEPTH} levels.") from None
     except ValueError:
@@ -79,6 +79,9 @@ def parse_json(raw: bytes | str, what: str = "The request body") -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+_decode_json = json.JSONDecoder(parse_constant=_refuse_constant).decode  # json.loads with options builds one per call
 
 
 def _check(value: Any, what: str) -> None:

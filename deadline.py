@@ -39,8 +39,9 @@ class DeadlineExecutionContext(ExecutionContext):
     def execute_field(
         self, parent_type: GraphQLObjectType, source: Any, field_nodes: list[FieldNode], path: Path
     ) -> Any:
+        # Once per field, hundreds of times in a large page: no frame of ours between here and the clock.
         if clock() <= self.deadline:
-            return super().execute_field(parent_type, source, field_nodes, path)
+            return ExecutionContext.execute_field(self, parent_type, source, field_nodes, path)
         field_def = get_field_def(self.schema, parent_type, field_nodes[0])
         if not field_def:
             return Undefined
@@ -49,9 +50,7 @@ class DeadlineExecutionContext(ExecutionContext):
         return None
 
 
-def clock() -> float:
-    """Return the monotonic time of the execution deadline (tests replace it)."""
-    return time.monotonic()
+clock = time.monotonic  # the execution deadline's clock (tests replace it)
 
 
 

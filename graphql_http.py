@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode  # one for every answer
 
 
 class RequestError(Exception):
@@ -412,7 +413,7 @@ def _json_response(
     body: dict[str, Any], status: int, media_type: str, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str),
+        _encode_json(body),
         status=status,
         headers=headers,
         content_type=f"{media_type}; charset=utf-8",

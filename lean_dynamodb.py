@@ -44,6 +44,7 @@ SIGNING_NAME = "dynamodb"
 
 _botocore_make_api_call = Connection._make_api_call
 _UNSIGNED_HEADERS = frozenset(SIGNED_HEADERS_BLACKLIST)
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds one per call
 
 
 class _Request:
@@ -155,7 +156,7 @@ class LeanSender:
         if credentials is None:  # botocore raises its NoCredentialsError: let it
             return None
         try:
-            body = json.dumps(params, separators=(",", ":"))
+            body = _encode_json(params)
         except TypeError:  # bytes: botocore base64-encodes blobs
             return None
         request = _Request(self.url, body.encode(), {**self.headers, "X-Amz-Target": TARGET_PREFIX + operation_name})

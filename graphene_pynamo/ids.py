@@ -26,6 +26,9 @@ from graphql_relay import to_global_id as _relay_global_id
 from pynamodb.attributes import Attribute
 from pynamodb.constants import BINARY, NUMBER, STRING
 
+# json.dumps with options builds an encoder per call: one encoder serves every global id and cursor.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 Key = Any  # a hash key, or a (hash key, range key) tuple
 
 
@@ -96,7 +99,7 @@ def key_text(key: Key) -> str:
     """Return the text a global id carries for `key`."""
     if isinstance(key, tuple):
         parts = [b64encode(part).decode("ascii") if isinstance(part, bytes) else part for part in key]
-        return json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+        return compact_json(parts)
     return _text_of(key)
 
 

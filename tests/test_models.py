@@ -11,6 +11,7 @@ import pytest
 from support import PASSWORD, ROOT
 from werkzeug.security import generate_password_hash
 
+import models
 import passwords
 from errors import EmailTaken, ValidationFailed
 from models import User, UserEmail
@@ -205,3 +206,43 @@ def test_importing_models_makes_no_request() -> None:
         timeout=60,
     )
     assert (result.returncode, result.stdout) == (0, "ok\n"), result.stderr
+
+
+# Items read from the tables: built in one pass, as PynamoDB builds them.
+
+
+def _pynamodb_instance(model: type, raw: dict[str, Any]) -> Any:
+    return models.PynamoModel._instantiate.__func__(model, raw)  # type: ignore[attr-defined]
+
+
+def _items() -> list[tuple[type, dict[str, Any]]]:
+    user = models.User(id="user-1", email="Ada@Example.com", first_name="Ada", password=PasswordHash("$argon2id$x"))
+    todo = models.Todo(user_id="user-1", id="01JD0000000000000000000000", text="Write", complete=True)
+    return [
+        (models.User, user.serialize()),  # every attribute set
+        (models.User, {"id": {"S": "user-2"}, "email": {"S": "b@example.com"}}),  # defaults for the rest
+        (models.User, {"id": {"S": "user-3"}, "email": {"S": "c@example.com"}, "first_name": {"NULL": True},
+                       "roles": {"L": [{"S": "user"}, {"S": "admin"}]}, "token_version": {"N": "7"}}),
+        (models.Todo, todo.serialize()),
+        (models.Todo, {"user_id": {"S": "user-1"}, "id": {"S": "01JD1"}, "text": {"S": ""}}),
+        *((model, {}) for model in models.MODELS),  # nothing at all: every default
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "raw"),
+    _items(),
+    ids=["user-whole", "user-defaults", "user-null-and-list", "todo-whole", "todo-defaults",
+         *(f"{model.__name__}-empty" for model in models.MODELS)],
+)
+def test_a_read_item_is_the_instance_pynamodb_builds(model: type, raw: dict[str, Any]) -> None:
+    ours, theirs = model.from_raw_data(raw), _pynamodb_instance(model, raw)
+    assert type(ours) is type(theirs) is model
+    assert ours.__dict__ == theirs.__dict__  # the values, and what descriptors keep (a loaded email)
+    if "email" in raw:
+        assert ours._stored_email == raw["email"]["S"]  # save() can tell an email change
+
+
+def test_reading_no_item_is_pynamodbs_error() -> None:
+    with pytest.raises(ValueError, match="Received no data to construct object"):
+        models.Todo.from_raw_data(None)  # type: ignore[arg-type]
