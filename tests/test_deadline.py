@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from typing import Any
@@ -81,3 +82,38 @@ def test_operations_within_the_deadline_are_untouched(client: Any, auth: Auth) -
     assert auth.graphql("{ viewer { totalCount todos { edges { cursor } } } }", token).get_json() == {
         "data": {"viewer": {"totalCount": 0, "todos": {"edges": []}}}
     }
+
+
+class _AwaitableText(str):
+    def __await__(self) -> Any:
+        yield
+
+
+async def _coroutine() -> None:
+    return None
+
+
+def _future() -> asyncio.Future[None]:
+    loop = asyncio.new_event_loop()
+    future = loop.create_future()
+    loop.close()
+    return future
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: "text", lambda: 1, lambda: 1.5, lambda: True, lambda: None, lambda: {}, lambda: [], lambda: (),
+     lambda: object(), _coroutine, _future,
+     lambda: _AwaitableText("awaitable text")],
+    ids=["str", "int", "float", "bool", "none", "dict", "list", "tuple", "object", "coroutine", "future",
+         "awaitable-str-subclass"],
+)
+def test_the_awaitable_check_agrees_with_graphql_cores(make: Any) -> None:
+    from graphql.pyutils import is_awaitable
+
+    value = make()
+    try:
+        assert deadline.DeadlineExecutionContext.is_awaitable(value) is is_awaitable(value)
+    finally:
+        if asyncio.iscoroutine(value):
+            value.close()
