@@ -184,3 +184,22 @@ def test_ids_in_responses_are_the_ids_to_global_id_makes(ada_and_todos):
             },
         }
     }
+
+
+class _Text(str):
+    """A str subclass, as PynamoDB attributes may return (models.StoredEmail)."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[], ["a"], ["u" * 26, "01JD"], ['q"uote', "back\\slash", "tab\t", "nl\n", "\x00\x1f\x7f", "é中😀", "\ud800"],
+     [_Text("subclass")], ["a", 1], [1.5, -2], [True, None], "text", 7],
+    ids=["empty", "one", "two", "escapes", "str-subclass", "string-and-number", "numbers", "bool-none",
+         "not-a-list", "number"],
+)
+def test_compact_json_is_json_dumps_compact(value: Any) -> None:
+    import json
+
+    from graphene_pynamo.ids import compact_json
+
+    assert compact_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
