@@ -203,3 +203,51 @@ def test_compact_json_is_json_dumps_compact(value: Any) -> None:
     from graphene_pynamo.ids import compact_json
 
     assert compact_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class _PrefixedNode(relay.Node):
+    """A Node interface whose global ids are its own."""
+
+    class Meta:
+        name = "PrefixedNode"
+
+    @classmethod
+    def to_global_id(cls, type_: str, id: str) -> str:  # noqa: A002 - Graphene's name
+        return f"custom:{type_}:{id}"
+
+
+def _item_id(interface: Any) -> str:
+    """Return the id an item type with `interface` gives a stored todo, through a schema of its own."""
+    import graphene
+    from pynamo_testapp import TodoModel
+
+    class ItemWithId(PynamoObjectType):
+        class Meta:
+            model = TodoModel
+            interfaces = (interface,)
+            registry = Registry()
+            only_fields = ("text",)
+
+    class Query(graphene.ObjectType):
+        item = graphene.Field(ItemWithId)
+
+        @staticmethod
+        def resolve_item(_root: Any, _info: Any) -> Any:
+            return TodoModel("ada", sortable_id(3), text="t")
+
+    result = graphene.Schema(query=Query, types=[ItemWithId]).execute("{ item { id } }")
+    assert result.errors is None, result.errors
+    return result.data["item"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("interface", "expected"),
+    [
+        (relay.Node, graphql_relay.to_global_id("ItemWithId", f'["ada","{sortable_id(3)}"]')),
+        (_PrefixedNode, f'custom:ItemWithId:["ada","{sortable_id(3)}"]'),
+    ],
+    ids=["relay-node", "node-with-its-own-ids"],
+)
+def test_an_item_type_id_is_its_nodes_global_id(interface: Any, expected: str) -> None:
+    """Made at once for relay.Node's own ids, by the interface where it makes its own."""
+    assert _item_id(interface) == expected
