@@ -57,7 +57,7 @@ from graphene.utils.thenables import maybe_thenable
 from graphql import GraphQLError
 from pynamodb.constants import BINARY, NUMBER
 
-from .cursors import Position, decode_cursor, encode_cursor
+from .cursors import ListCursors, Position, encode_cursor
 from .loaders import ReadStats, find_loaders
 from .settings import get_settings
 from .sources import PynamoQuery, PynamoScan
@@ -108,9 +108,9 @@ def read_page(
             "This list is read by a DynamoDB Scan, which pages forward only: use first, after."
         )
 
-    key_types, identity = source.key_types, source.identity
-    after_position = None if after is None else decode_cursor(after, key_types, identity)
-    before_position = None if before is None else decode_cursor(before, key_types, identity)
+    cursors_of_list = ListCursors(source.key_types, source.identity)
+    after_position = None if after is None else cursors_of_list.decode(after)
+    before_position = None if before is None else cursors_of_list.decode(before)
     forward = first is not None or last is None
     requested = first if forward else last
     size = max_page_size if requested is None else min(requested, max_page_size)
@@ -121,9 +121,8 @@ def read_page(
     raw_items = raw_items[:size]
     if not forward:
         raw_items.reverse()  # read backward from `before`; clients get list order
-    cursor_of = partial(encode_cursor, key_types=key_types, identity=identity)
-    cursors = [cursor_of({name: raw[name] for name in key_types}) for raw in raw_items]
-    resume_cursor = None if resume is None else cursor_of(resume)
+    cursors = [cursors_of_list.encode(raw) for raw in raw_items]
+    resume_cursor = None if resume is None else cursors_of_list.encode(resume)
 
     has_previous_page, has_next_page = (False, more) if forward else (more, False)
     if forward and last is not None and len(raw_items) > min(last, max_page_size):
@@ -143,8 +142,7 @@ def read_page(
 
 def cursor_for(source: Source, item: Any) -> str:
     """Return the cursor of `item` on the list `source`, e.g. for the edge a mutation adds."""
-    raw = item.serialize()
-    return encode_cursor({name: raw[name] for name in source.key_types}, source.key_types, source.identity)
+    return encode_cursor(item.serialize(), source.key_types, source.identity)
 
 
 def _read(

@@ -42,7 +42,7 @@ def configure(
     if max_page_size < 1 or max_items_read < 1:
         raise ValueError("max_page_size and max_items_read must be positive")
     # Derive a key of its own, so the app may pass a secret it also uses elsewhere (e.g. for JWTs).
-    key = hmac.new(secret, b"graphene_pynamo cursor key v1", hashlib.sha256).digest()
+    key = hmac.new(secret, b"graphene_pynamo cursor key v2", hashlib.sha256).digest()
     _settings = Settings(cursor_key=key, max_page_size=max_page_size, max_items_read=max_items_read)
 
 

@@ -81,3 +81,24 @@ def test_configure_sets_the_default_bounds():
     graphene_pynamo.configure(cursor_secret="x" * 32, max_page_size=10, max_items_read=50)
 
     assert (settings.get_settings().max_page_size, settings.get_settings().max_items_read) == (10, 50)
+
+
+def test_a_cursor_is_a_keyed_blake2b_tag_then_the_key_values():
+    """Pin the format: base64url(BLAKE2b-128 keyed with the cursor key, over the list's identity and the
+    values; then the values as a JSON array), without padding."""
+    import hashlib
+    from base64 import urlsafe_b64encode
+
+    identity, payload = b"list one", b'["ada","-1.5","AP8="]'
+    tag = hashlib.blake2b(len(identity).to_bytes(4, "big") + identity + payload,
+                          key=settings.get_settings().cursor_key, digest_size=16).digest()
+    expected = urlsafe_b64encode(tag + payload).rstrip(b"=").decode("ascii")
+    assert encode_cursor(POSITION, KEY_TYPES, identity) == expected
+
+
+def test_a_raw_item_gives_its_positions_cursor():
+    """A page makes each edge's cursor from the raw item: only the key attributes count."""
+    from graphene_pynamo.cursors import ListCursors
+
+    item = {**POSITION, "text": {"S": "not a key"}}
+    assert ListCursors(KEY_TYPES, b"list one").encode(item) == encode_cursor(POSITION, KEY_TYPES, b"list one")
