@@ -6,6 +6,7 @@ Nothing here talks to DynamoDB at import time: PynamoDB connects on first use.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -117,10 +118,13 @@ class Model(PynamoModel):
         instance = cls.__new__(cls)
         values: dict[str, Any] = {}
         instance.attribute_values = values
-        for name, attribute, plain in _attributes_of(cls):
+        for name, attribute, read, plain in _attributes_of(cls):
             raw = data.get(attribute.attr_name)
             if raw and NULL not in raw:
-                value = attribute.deserialize(attribute.get_value(raw))
+                try:
+                    value = read(raw)
+                except KeyError:  # stored as another type: PynamoDB's AttributeDeserializationError
+                    value = attribute.deserialize(attribute.get_value(raw))
             else:
                 value = attribute.default() if callable(attribute.default) else attribute.default
                 if value is None:
@@ -133,12 +137,24 @@ class Model(PynamoModel):
 
 
 @functools.cache
-def _attributes_of(model: type[PynamoModel]) -> tuple[tuple[str, Attribute[Any], bool], ...]:
-    """Return each attribute of `model`: its name, itself, and whether it stores values as Attribute does."""
+def _attributes_of(model: type[PynamoModel]) -> tuple[tuple[str, Attribute[Any], Callable[[Any], Any], bool], ...]:
+    """Return each attribute of `model`: its name, itself, how to read its raw value, whether it stores as
+    Attribute does (else its own descriptor stores it)."""
     return tuple(
-        (name, attribute, type(attribute).__set__ is Attribute.__set__)
+        (name, attribute, _reader(attribute), type(attribute).__set__ is Attribute.__set__)
         for name, attribute in model.get_attributes().items()
     )
+
+
+def _reader(attribute: Attribute[Any]) -> Callable[[dict[str, Any]], Any]:
+    """Return attribute.deserialize(attribute.get_value(raw)) as a function of raw, with the calls
+    PynamoDB's own methods make no difference to left out (KeyError where get_value raises)."""
+    if type(attribute).get_value is not Attribute.get_value:
+        return lambda raw: attribute.deserialize(attribute.get_value(raw))
+    if type(attribute).deserialize is Attribute.deserialize:
+        return operator.itemgetter(attribute.attr_type)
+    deserialize, kind = attribute.deserialize, attribute.attr_type
+    return lambda raw: deserialize(raw[kind])
 
 
 class EmailIndex(GlobalSecondaryIndex["User"]):

@@ -246,3 +246,14 @@ def test_a_read_item_is_the_instance_pynamodb_builds(model: type, raw: dict[str,
 def test_reading_no_item_is_pynamodbs_error() -> None:
     with pytest.raises(ValueError, match="Received no data to construct object"):
         models.Todo.from_raw_data(None)  # type: ignore[arg-type]
+
+
+def test_a_value_stored_as_another_type_is_pynamodbs_error() -> None:
+    from pynamodb.exceptions import AttributeDeserializationError
+
+    raw = {"user_id": {"S": "user-1"}, "id": {"S": "01JD1"}, "text": {"N": "5"}}
+    with pytest.raises(AttributeDeserializationError) as ours:
+        models.Todo.from_raw_data(raw)
+    with pytest.raises(AttributeDeserializationError) as theirs:
+        _pynamodb_instance(models.Todo, raw)
+    assert str(ours.value) == str(theirs.value)
