@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+import client_limits
 from client_auth import (
     ClientCredentialsAuth,
     HasuraAdminSecretAuth,
@@ -29,7 +30,14 @@ from client_auth import (
     graphql_errors,
     is_auth_failure,
 )
-from client_errors import AuthenticationError, GraphQLClientError, GraphQLResponseError, HTTPError, TransportError
+from client_errors import (
+    AuthenticationError,
+    GraphQLClientError,
+    GraphQLResponseError,
+    HTTPError,
+    ResponseTooLarge,
+    TransportError,
+)
 
 __all__ = [
     "AsyncGraphQLClient",
@@ -41,6 +49,7 @@ __all__ = [
     "HTTPError",
     "HasuraAdminSecretAuth",
     "PasswordAuth",
+    "ResponseTooLarge",
     "StaticTokenAuth",
     "TokenAuth",
     "TransportError",
@@ -144,10 +153,18 @@ class _Client:
         max_backoff: float = 8.0,
         retry_budget: float | None = 60.0,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         self._calls = _Calls(url, max_retries, backoff, max_backoff, retry_budget)
+        limited = max_response_bytes is not None
         self._http: Any = self._http_class(
-            auth=auth, timeout=timeout, headers={"Accept": ACCEPT, **(headers or {})}, transport=transport
+            auth=auth,
+            timeout=timeout,
+            headers={"Accept": ACCEPT, **(client_limits.REQUEST_HEADERS if limited else {}), **(headers or {})},
+            transport=transport,
+            event_hooks={"response": [
+                client_limits.response_hook(max_response_bytes, self._http_class is httpx.AsyncClient)
+            ]} if limited else None,
         )
 
 

@@ -42,3 +42,7 @@ class GraphQLResponseError(GraphQLClientError):
         super().__init__(f"{code}: {message}{more}" if code else f"{message}{more}")
         self.errors = errors
         self.data = data
+
+
+class ResponseTooLarge(TransportError):
+    """The answer is longer than the client's `max_response_bytes`: it was not read, its connection closed."""

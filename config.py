@@ -103,6 +103,8 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "UPSTREAM_FORWARD_USER": (_bool, False, False),
     "UPSTREAM_ROLE": (str, "user", "user"),
     "UPSTREAM_TIMEOUT": (float, 10.0, 10.0),
+    # The most /execute-graphql reads of an upstream answer (Lambda answers at most 6 MB anyway).
+    "UPSTREAM_MAX_RESPONSE_BYTES": (int, 6 * 1024 * 1024, 6 * 1024 * 1024),
     "RELOAD": (_bool, True, False),
     # Every token carries `iss` and `aud`, and every token's are checked (RFC 8725; Hasura's `issuer`, `audience`).
     "JWT_ISSUER": (str, "relay-api", "relay-api"),
@@ -214,6 +216,8 @@ def _check_upstream(settings: dict[str, Any], *, identity: bool = True) -> None:
     production = settings["APP_ENV"] == "production"
     for name in ("UPSTREAM_GRAPHQL_URL", "UPSTREAM_TOKEN_URL"):
         _check_url(name, settings[name], https=production)
+    if settings["UPSTREAM_MAX_RESPONSE_BYTES"] < 1:
+        raise ConfigError("UPSTREAM_MAX_RESPONSE_BYTES must be positive")
     if not 0 < settings["UPSTREAM_TIMEOUT"] <= MAX_UPSTREAM_TIMEOUT:
         raise ConfigError(f"UPSTREAM_TIMEOUT must be more than 0 and at most {MAX_UPSTREAM_TIMEOUT:g} seconds")
     if not identity:

@@ -23,6 +23,7 @@ from client import (
     GraphQLClient,
     GraphQLClientError,
     HasuraAdminSecretAuth,
+    ResponseTooLarge,
     TransportError,
 )
 from client_auth import is_auth_failure
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
         backoff=0.2,
         max_backoff=0.5,
         retry_budget=max(0.0, DEADLINE - timeout),
+        max_response_bytes=settings["UPSTREAM_MAX_RESPONSE_BYTES"],
     )
     app.add_url_rule("/execute-graphql", "execute_graphql", execute_graphql, methods=["POST"])
 
@@ -77,6 +79,11 @@ def execute_graphql() -> Response:
     upstream: GraphQLClient = current_app.extensions[EXTENSION]
     try:
         response = upstream.send(payload, headers)
+    except ResponseTooLarge:
+        limit = current_app.config["UPSTREAM_MAX_RESPONSE_BYTES"]
+        log.warning("the upstream's answer was longer than UPSTREAM_MAX_RESPONSE_BYTES (%s): not read", limit)
+        raise UpstreamUnavailable(f"The upstream GraphQL service answered with more than {limit} bytes.",
+                                  code="UPSTREAM_RESPONSE_TOO_LARGE") from None
     except TransportError as error:
         cause = error.__cause__
         log.warning("upstream GraphQL request failed: %s", type(cause).__name__)

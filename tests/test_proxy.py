@@ -221,6 +221,27 @@ def test_unusable_upstream_answers_are_502s(
     assert (response.status_code, response.get_json()["errors"][0]["extensions"]["code"]) == (502, code)
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_an_upstream_answer_past_the_bound_is_a_502_read_no_further(
+    settings: dict[str, Any], app: Any, declared: bool, caplog: Any
+) -> None:
+    canned = Canned(200, {"data": {"pad": "x" * 5000}})
+    served: Any = canned if declared else lambda environ, start: (  # a body of unknown length: chunked
+        iter(canned(environ, lambda status, headers: start(status, [h for h in headers if h[0] != "Content-Length"])))
+    )
+    with serve_wsgi(served) as base_url:
+        client = proxy_client(settings, UPSTREAM_GRAPHQL_URL=f"{base_url}/v1/graphql", UPSTREAM_ADMIN_SECRET="adm",
+                              UPSTREAM_MAX_RESPONSE_BYTES=1000)
+        response = post(client, caller_token(client)[0])
+    assert (response.status_code, response.get_json()["errors"][0]) == (502, {
+        "message": "The upstream GraphQL service answered with more than 1000 bytes.",
+        "extensions": {"code": "UPSTREAM_RESPONSE_TOO_LARGE", "requestId": response.headers["X-Request-ID"]},
+    })
+    assert canned.headers[0]["accept-encoding"] == "identity"
+    assert len(canned.bodies) == 1  # not retried
+    assert "UPSTREAM_MAX_RESPONSE_BYTES (1000)" in caplog.text
+
+
 def test_a_refused_service_identity_is_a_502(settings: dict[str, Any], app: Any) -> None:
     identity = IdentityProvider()
     with serve_wsgi(identity) as base_url:
@@ -267,12 +288,14 @@ CREDENTIALS = {"UPSTREAM_TOKEN_URL": "https://auth.example.com/oauth2/token", "U
         ({**CREDENTIALS, "UPSTREAM_FORWARD_USER": "true"}, "UPSTREAM_FORWARD_USER needs UPSTREAM_ADMIN_SECRET"),
         ({"UPSTREAM_ADMIN_SECRET": "adm", "UPSTREAM_TIMEOUT": "30"}, "UPSTREAM_TIMEOUT must be more than 0 and at"),
         ({"UPSTREAM_ADMIN_SECRET": "adm", "UPSTREAM_TIMEOUT": "0"}, "UPSTREAM_TIMEOUT must be more than 0 and at"),
+        ({"UPSTREAM_ADMIN_SECRET": "adm", "UPSTREAM_MAX_RESPONSE_BYTES": "0"},
+         "UPSTREAM_MAX_RESPONSE_BYTES must be positive"),
         ({"UPSTREAM_GRAPHQL_URL": "hasura:8080"}, "UPSTREAM_GRAPHQL_URL must be an http(s) URL"),
         ({"APP_ENV": "production", "UPSTREAM_ADMIN_SECRET": "adm", "UPSTREAM_GRAPHQL_URL": "http://hasura/v1/graphql"},
          "UPSTREAM_GRAPHQL_URL must use https in production"),
     ],
     ids=["production-no-identity", "partial-credentials", "both-identities", "forward-user-with-jwt",
-         "timeout-over-api-gateway", "timeout-zero", "not-a-url", "production-http"],
+         "timeout-over-api-gateway", "timeout-zero", "no-response-bytes", "not-a-url", "production-http"],
 )
 def test_upstream_settings_that_cannot_work_are_refused(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
