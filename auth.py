@@ -32,7 +32,7 @@ import sessions
 import throttle
 from bodies import json_body, optional_json_body
 from errors import Forbidden, Unauthenticated, ValidationFailed, error_response
-from models import RevokedToken, User, load_token_subject, refuse_control_characters
+from models import RevokedToken, TokenSubject, User, load_token_subject, refuse_control_characters
 from token_claims import ClaimCheckingJWTManager, unverified_claims
 
 jwt = ClaimCheckingJWTManager()
@@ -129,18 +129,23 @@ def _revoked_token(_header: dict[str, Any], _payload: dict[str, Any]) -> Respons
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     # flask-jwt-extended asks this first, then _load_user: read both in one round trip.
-    user, revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
-    g.token_user = (payload["jti"], user)
-    return revoked
+    subject = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
+    g.token_subject = (payload["jti"], subject)
+    return subject.revoked
 
 
 @jwt.user_lookup_loader
 def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
     """Return the token's user, or None if it is gone or its tokens were revoked since."""
-    jti, user = g.pop("token_user", (None, None))
-    if jti != payload["jti"]:  # not read with the revocation check: read it now
-        user, _revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
-    return _current(user, payload)
+    return _current(_subject_of(payload).user, payload)
+
+
+def _subject_of(payload: dict[str, Any]) -> TokenSubject:
+    """Return what the request's token check read for this token, or read it now."""
+    jti, subject = g.get("token_subject", (None, None))
+    if jti != payload["jti"]:  # not read with the revocation check
+        subject = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
+    return subject  # type: ignore[no-any-return]
 
 
 def _current(user: User | None, payload: dict[str, Any]) -> User | None:
@@ -148,10 +153,12 @@ def _current(user: User | None, payload: dict[str, Any]) -> User | None:
     return user if user is not None and payload.get("ver", 0) == user.token_version else None
 
 
-def _live_subject(payload: dict[str, Any]) -> User | None:
-    """Return the user of a verified token passed as a value, or None if the token no longer counts."""
-    user, revoked = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
-    return None if revoked else _current(user, payload)
+def _live_subject(payload: dict[str, Any]) -> TokenSubject | None:
+    """Return what a verified token passed as a value reads as (its user current), or None if it no longer counts."""
+    subject = load_token_subject(payload["sub"], payload["jti"], payload.get("fam"))
+    if subject.revoked or _current(subject.user, payload) is None:
+        return None
+    return subject
 
 
 def authenticate(*, optional: bool = False) -> User | None:
@@ -214,10 +221,10 @@ def rotate_refresh_token(token: str) -> tuple[User, sessions.Generation]:
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN") from None
     if payload["type"] != "refresh":
         raise Unauthenticated("The refresh token is not valid.", code="INVALID_TOKEN")
-    user = _live_subject(payload)
-    if user is None:
+    subject = _live_subject(payload)
+    if subject is None:
         raise Unauthenticated("The token has been revoked; log in again.", code="TOKEN_REVOKED")
-    return user, sessions.rotate(payload)
+    return subject.user, sessions.rotate(payload, subject.family)  # type: ignore[return-value]
 
 
 def issue_tokens(
@@ -281,7 +288,8 @@ def refresh() -> Response:
     """Answer with the pair that replaces the presented refresh token, which stops working."""
     with throttle.guard("refresh"):
         verify_jwt_in_request(refresh=True, locations=_token_locations(refresh=True))
-    return issue_tokens(get_current_user(), {}, session=sessions.rotate(get_jwt()))
+    claims = get_jwt()
+    return issue_tokens(get_current_user(), {}, session=sessions.rotate(claims, _subject_of(claims).family))
 
 
 @blueprint.post("/logout")
@@ -386,9 +394,10 @@ def _renew_access_cookie() -> None:
         or (refresh_claims["sub"], family) != (access_claims["sub"], access_claims.get("fam"))
     ):
         return
-    user = _live_subject(refresh_claims)
-    if user is None:
+    subject = _live_subject(refresh_claims)
+    if subject is None:
         return
+    user = subject.user
     session_claims = {
         "fam": family,
         "gen": refresh_claims.get("gen"),

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import uuid4
 
 from pynamodb.attributes import (
@@ -464,13 +464,23 @@ class Todo(Model):
         return done
 
 
-def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> tuple[User | None, bool]:
-    """Return a token's user (None if gone) and whether the token was revoked, in one round trip.
+class TokenSubject(NamedTuple):
+    """What a token's check reads: its user (None if gone), whether it was revoked, and its session's family
+    (None if it names none, or it ended)."""
+
+    user: User | None
+    revoked: bool
+    family: RefreshFamily | None
+
+
+def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> TokenSubject:
+    """Return a token's user, whether the token was revoked and its session's family, in one round trip.
 
     A token is revoked if its jti is, or if it names a refresh-token family (`family_id`)
     that no longer exists. Every authenticated request needs all of this; one BatchGetItem
     reads it from the tables at once, where GetItems would cost a round trip each. The reads
-    are strongly consistent: a token issued or revoked a moment ago must count at once.
+    are strongly consistent: a token issued or revoked a moment ago must count at once. The
+    family comes whole: a refresh rotates it (sessions.rotate) without reading it again.
     """
     users, revoked_tokens = User.Meta.table_name, RevokedToken.Meta.table_name
     families = RefreshFamily.Meta.table_name
@@ -479,12 +489,7 @@ def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> 
         revoked_tokens: {"Keys": [{"jti": {"S": jti}}], "ProjectionExpression": "jti", "ConsistentRead": True},
     }
     if family_id is not None:
-        request[families] = {
-            "Keys": [{"id": {"S": family_id}}],
-            "ProjectionExpression": "#id",
-            "ExpressionAttributeNames": {"#id": "id"},
-            "ConsistentRead": True,
-        }
+        request[families] = {"Keys": [{"id": {"S": family_id}}], "ConsistentRead": True}
     found: dict[str, list[dict[str, Any]]] = {users: [], revoked_tokens: [], families: []}
     connection = _connection_of(User)
     for attempt in range(_RETRIES):
@@ -498,8 +503,8 @@ def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> 
     else:
         raise Conflict("DynamoDB is too busy to check the token; try again.")
     user = User.from_raw_data(found[users][0]) if found[users] else None
-    family_ended = family_id is not None and not found[families]
-    return user, bool(found[revoked_tokens]) or family_ended
+    family = RefreshFamily.from_raw_data(found[families][0]) if found[families] else None
+    return TokenSubject(user, bool(found[revoked_tokens]) or (family_id is not None and family is None), family)
 
 
 class ProcessedEvent(Model):

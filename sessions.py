@@ -84,13 +84,20 @@ def start(user_id: str) -> Generation:
     return Generation(family.id, 0, now)
 
 
-def rotate(refresh_claims: Mapping[str, Any]) -> Generation:
-    """Return the generation that replaces a verified refresh token's, or end its family if it was used before."""
+def rotate(refresh_claims: Mapping[str, Any], family: RefreshFamily | None = None) -> Generation:
+    """Return the generation that replaces a verified refresh token's, or end its family if it was used before.
+
+    `family`: the token's family as this request already read it (strongly consistent, with
+    the token's check), else it is read here. Either way the rotation is conditional on the
+    generation read, so a concurrent rotation is seen.
+    """
     family_id, number = refresh_claims.get("fam"), refresh_claims.get("gen")
     if not isinstance(family_id, str) or not isinstance(number, int) or isinstance(number, bool):
         raise Unauthenticated("The token is not valid: it belongs to no session; log in again.", code="INVALID_TOKEN")
     settings = current_app.config
-    family = _load(family_id, refresh_claims["sub"])
+    family = _checked(family, family_id, refresh_claims["sub"]) if family is not None else _load(
+        family_id, refresh_claims["sub"]
+    )
     now = int(clock())
     if number == family.generation:
         try:
@@ -126,7 +133,12 @@ def _load(family_id: str, user_id: str) -> RefreshFamily:
         family = RefreshFamily.get(family_id, consistent_read=True)
     except RefreshFamily.DoesNotExist:
         family = None
-    if family is None or family.user_id != user_id:
+    return _checked(family, family_id, user_id)
+
+
+def _checked(family: RefreshFamily | None, family_id: str, user_id: str) -> RefreshFamily:
+    """Return `family` if it is the live family `family_id` of `user_id`; else the session has ended."""
+    if family is None or family.id != family_id or family.user_id != user_id:
         raise Unauthenticated("The session has ended; log in again.", code="TOKEN_REVOKED")
     return family
 

@@ -50,6 +50,15 @@ def test_a_login_starts_a_family_and_each_refresh_moves_it_on(client: Any, auth:
     assert family.expires_at.timestamp() == rotated["exp"] == int(clock.now) + 30 * 86400
 
 
+def test_a_refresh_reads_its_family_once(client: Any, auth: Auth, clock: Clock, dynamodb: Any) -> None:
+    """The token's check reads the family with the user and the revocation; the rotation uses that read."""
+    signup = auth.signup()
+    dynamodb.operations.clear()
+    assert refresh(client, signup["refresh_token"]).status_code == 200
+    # the address throttle's count, the token's check (user, revocation, family), the rotation
+    assert dynamodb.operations == ["UpdateItem", "BatchGetItem", "UpdateItem"]
+
+
 def test_a_rotated_refresh_token_used_again_ends_the_family(client: Any, auth: Auth, clock: Clock) -> None:
     """GIVEN a thief who copied a refresh token WHEN its owner refreshed and the thief then uses it THEN
     the session ends for both: every refresh and access token of the family is refused; logging in works."""
