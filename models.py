@@ -466,11 +466,16 @@ class Todo(Model):
 
 class TokenSubject(NamedTuple):
     """What a token's check reads: its user (None if gone), whether it was revoked, and its session's family
-    (None if it names none, or it ended)."""
+    as stored (None if it names none, or it ended)."""
 
     user: User | None
     revoked: bool
-    family: RefreshFamily | None
+    family_item: dict[str, Any] | None
+
+    @property
+    def family(self) -> RefreshFamily | None:
+        """The family as a model, built only for the one request in many that rotates it."""
+        return None if self.family_item is None else RefreshFamily.from_raw_data(self.family_item)
 
 
 def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> TokenSubject:
@@ -503,7 +508,7 @@ def load_token_subject(user_id: str, jti: str, family_id: str | None = None) -> 
     else:
         raise Conflict("DynamoDB is too busy to check the token; try again.")
     user = User.from_raw_data(found[users][0]) if found[users] else None
-    family = RefreshFamily.from_raw_data(found[families][0]) if found[families] else None
+    family = found[families][0] if found[families] else None
     return TokenSubject(user, bool(found[revoked_tokens]) or (family_id is not None and family is None), family)
 
 
