@@ -118,8 +118,8 @@ class Model(PynamoModel):
         instance = cls.__new__(cls)
         values: dict[str, Any] = {}
         instance.attribute_values = values
-        for name, attribute, read, plain in _attributes_of(cls):
-            raw = data.get(attribute.attr_name)
+        for name, stored_name, attribute, read, plain in _attributes_of(cls):
+            raw = data.get(stored_name)
             if raw and NULL not in raw:
                 try:
                     value = read(raw)
@@ -137,11 +137,13 @@ class Model(PynamoModel):
 
 
 @functools.cache
-def _attributes_of(model: type[PynamoModel]) -> tuple[tuple[str, Attribute[Any], Callable[[Any], Any], bool], ...]:
-    """Return each attribute of `model`: its name, itself, how to read its raw value, whether it stores as
-    Attribute does (else its own descriptor stores it)."""
+def _attributes_of(
+    model: type[PynamoModel],
+) -> tuple[tuple[str, str, Attribute[Any], Callable[[Any], Any], bool], ...]:
+    """Return each attribute of `model`: its name, its name in the table, itself, how to read its raw
+    value, whether it stores as Attribute does (else its own descriptor stores it)."""
     return tuple(
-        (name, attribute, _reader(attribute), type(attribute).__set__ is Attribute.__set__)
+        (name, attribute.attr_name, attribute, _reader(attribute), type(attribute).__set__ is Attribute.__set__)
         for name, attribute in model.get_attributes().items()
     )
 

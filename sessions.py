@@ -95,9 +95,10 @@ def rotate(refresh_claims: Mapping[str, Any], family: RefreshFamily | None = Non
     if not isinstance(family_id, str) or not isinstance(number, int) or isinstance(number, bool):
         raise Unauthenticated("The token is not valid: it belongs to no session; log in again.", code="INVALID_TOKEN")
     settings = current_app.config
-    family = _checked(family, family_id, refresh_claims["sub"]) if family is not None else _load(
-        family_id, refresh_claims["sub"]
-    )
+    if family is None:
+        family = _load(family_id, refresh_claims["sub"])
+    else:
+        family = _checked(family, family_id, refresh_claims["sub"])
     now = int(clock())
     if number == family.generation:
         try:
