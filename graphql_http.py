@@ -15,8 +15,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Response, g, request
 from graphql import (
@@ -359,8 +358,7 @@ def _response_media_type() -> str:
     raise _request_error(f"Accept {JSON} or {GRAPHQL_RESPONSE_JSON}.", "NOT_ACCEPTABLE", 406)
 
 
-@dataclass(frozen=True)
-class Params:
+class Params(NamedTuple):
     """The GraphQL-over-HTTP request parameters, with the persisted-document id if one was sent."""
 
     query: str | None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -34,8 +34,7 @@ from graphql import (
 from config import ConfigError
 
 
-@dataclass(frozen=True)
-class Persisted:
+class Persisted(NamedTuple):
     """One trusted document: its id, its text and its parsed, validated AST."""
 
     id: str

@@ -19,9 +19,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from pynamodb.exceptions import UpdateError
@@ -36,8 +35,7 @@ clock: Callable[[], float] = time.time  # tests move time forward instead of sle
 _JTI_NAMESPACE = uuid.UUID("5b0c9a64-2f4e-4a51-9d0e-6f0b8c1d2e3f")
 
 
-@dataclass(frozen=True)
-class Generation:
+class Generation(NamedTuple):
     """One generation of a family: what its token pair's claims are derived from."""
 
     family: str

@@ -11,8 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, Response, current_app, jsonify
 from flask_jwt_extended.default_callbacks import (
@@ -33,8 +32,7 @@ _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.D
 _THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
 
 
-@dataclass(frozen=True)
-class PublicKey:
+class PublicKey(NamedTuple):
     """A public key that checks tokens: its algorithm, its `kid` and its JWK."""
 
     algorithm: str
@@ -46,8 +44,7 @@ class PublicKey:
         return self.jwk["kid"]
 
 
-@dataclass(frozen=True)
-class KeySet:
+class KeySet(NamedTuple):
     """The key that signs new tokens, and every public key whose tokens are still accepted."""
 
     private_key: Any

@@ -98,68 +98,68 @@ def convert_attribute(attribute: Attribute, registry: Registry) -> AttributeFiel
     raise UnconvertibleAttribute(attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(UnicodeAttribute)
 def convert_unicode(attribute: UnicodeAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.String, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(DiscriminatorAttribute)
 def convert_discriminator(attribute: DiscriminatorAttribute, registry: Registry) -> AttributeField:
     # The Python value is the model class; clients see the discriminator value stored for it.
     return AttributeField(graphene.String, attribute, shape=attribute.serialize)
 
 
-@convert_attribute.register
+@convert_attribute.register(NumberAttribute)
 def convert_number(attribute: NumberAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.Float, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(VersionAttribute)
 def convert_version(attribute: VersionAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.Int, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(BooleanAttribute)
 def convert_boolean(attribute: BooleanAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.Boolean, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(BinaryAttribute)
 def convert_binary(attribute: BinaryAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.Base64, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(UTCDateTimeAttribute)
 def convert_utc_datetime(attribute: UTCDateTimeAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.DateTime, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(TTLAttribute)
 def convert_ttl(attribute: TTLAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.DateTime, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(JSONAttribute)
 def convert_json(attribute: JSONAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.JSONString, attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(UnicodeSetAttribute)
 def convert_unicode_set(attribute: UnicodeSetAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.List(graphene.NonNull(graphene.String)), attribute, shape=sorted)
 
 
-@convert_attribute.register
+@convert_attribute.register(NumberSetAttribute)
 def convert_number_set(attribute: NumberSetAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.List(graphene.NonNull(graphene.Float)), attribute, shape=sorted)
 
 
-@convert_attribute.register
+@convert_attribute.register(BinarySetAttribute)
 def convert_binary_set(attribute: BinarySetAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.List(graphene.NonNull(graphene.Base64)), attribute, shape=sorted)
 
 
-@convert_attribute.register
+@convert_attribute.register(ListAttribute)
 def convert_list(attribute: ListAttribute, registry: Registry) -> AttributeField:
     if attribute.element_type is None:
         return AttributeField(graphene.JSONString, attribute, shape=plain_value)
@@ -170,7 +170,7 @@ def convert_list(attribute: ListAttribute, registry: Registry) -> AttributeField
     return AttributeField(graphene.List(element_type), attribute, shape=shape)
 
 
-@convert_attribute.register
+@convert_attribute.register(MapAttribute)
 def convert_map(attribute: MapAttribute, registry: Registry) -> AttributeField:
     map_class = type(attribute)
     if map_class.is_raw() or not map_class.get_attributes():
@@ -178,7 +178,7 @@ def convert_map(attribute: MapAttribute, registry: Registry) -> AttributeField:
     return AttributeField(map_object_type(map_class, registry), attribute)
 
 
-@convert_attribute.register
+@convert_attribute.register(DynamicMapAttribute)
 def convert_dynamic_map(attribute: DynamicMapAttribute, registry: Registry) -> AttributeField:
     return AttributeField(graphene.JSONString, attribute, shape=plain_value)
 

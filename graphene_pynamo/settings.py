@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MIN_SECRET_LENGTH = 32
 DEFAULT_MAX_PAGE_SIZE = 100
 DEFAULT_MAX_ITEMS_READ = 1000
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What `configure` set: the cursor signing key and the default paging bounds."""
 
     cursor_key: bytes | None = None
