@@ -8,7 +8,6 @@ import io
 import os
 import re
 import threading
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -146,14 +145,6 @@ class LocalDynamoDB:
                 if table is not None:
                     for item in table.all_items():
                         yield item.to_json()["Attributes"]
-
-    def reset(self) -> None:
-        """Drop every table and item."""
-        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-
-
 
 
 _CREDENTIAL_REGION = re.compile(r"Credential=[^/]*/[^/]*/([^/]+)/")

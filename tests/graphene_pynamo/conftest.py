@@ -28,9 +28,15 @@ def store() -> Iterator[LocalDynamoDB]:
 
 @pytest.fixture
 def tables(store: LocalDynamoDB) -> LocalDynamoDB:
-    """Create the test tables on an empty store; `store.operations` then holds only the test's calls."""
-    store.reset()
+    """Create the test tables afresh; `store.operations` then holds only the test's calls.
+
+    Only these tables: moto keeps one backend per process, which the app's tests share
+    (they create their tables once per session), so emptying the whole store here would
+    take their tables from under them when both run in one worker.
+    """
     for model in MODELS:
+        if model.exists():
+            model.delete_table()
         model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
     store.operations.clear()
     return store
