@@ -36,8 +36,8 @@ from graphql.pyutils import is_awaitable
 
 import faults
 from bodies import json_body, parse_json
-from deadline import DeadlineExecutionContext, one_timeout
 from errors import AppError, InternalError
+from execution import AppExecutionContext, one_timeout
 from limits import Limits, NoIntrospection, check_document, limit_error
 from limits import cost as operation_cost
 from persisted import PersistedDocuments, sha256_of
@@ -185,9 +185,7 @@ class GraphQLView:
             else self.documents
         )
         self._fixed_costs: weakref.WeakKeyDictionary[OperationDefinitionNode, int] = weakref.WeakKeyDictionary()
-        self.execution_context_class = type(
-            "DeadlineExecutionContext", (DeadlineExecutionContext,), {"timeout": timeout}
-        )
+        self.execution_context_class = type("AppExecutionContext", (AppExecutionContext,), {"timeout": timeout})
 
     def __call__(self) -> Response:
         if request.method == "GET" and self.graphiql_html and _prefers_html():
