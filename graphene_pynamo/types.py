@@ -41,7 +41,7 @@ from graphene.types.utils import yank_fields_from_attrs
 from pynamodb.attributes import Attribute, MapAttribute
 from pynamodb.models import Model
 
-from .converter import UnconvertibleAttribute, convert_attribute
+from .converter import AttributeField, UnconvertibleAttribute, convert_attribute
 from .ids import global_id_text, item_key, key_text, parse_key_text
 from .loaders import get_loaders
 from .registry import Registry, get_global_registry
@@ -208,9 +208,12 @@ def _attribute_fields(
         if (only_fields and name not in only_fields) or name in exclude_fields:
             continue
         try:
-            fields[name] = convert_attribute(attribute, registry)
+            field = convert_attribute(attribute, registry)
         except UnconvertibleAttribute as error:
             raise UnconvertibleAttribute(error.attribute, (name, *error.path)) from None
+        if isinstance(field, AttributeField) and issubclass(model, Model):
+            field.model = model  # made from this model's attribute: its items can be read directly
+        fields[name] = field
     return fields
 
 

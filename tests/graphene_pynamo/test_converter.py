@@ -355,3 +355,41 @@ def test_unconvertible_attributes_can_be_excluded_or_declared():
 
     assert list(excluded._meta.fields) == ["key", "name"]
     assert list(Declared._meta.fields) == ["key", "nothing", "holder", "nothings", "name"]
+
+
+class ShoutedAttribute(UnicodeAttribute):
+    """An attribute class with a descriptor of its own: its fields must read through it."""
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        value = super().__get__(instance, owner)
+        return value.upper() if instance is not None and isinstance(value, str) else value
+
+
+def test_attribute_fields_read_items_of_their_model_directly_and_answer_as_graphene_does():
+    """An item of exactly the model is read from its attribute values; anything else through Graphene's
+    default resolver (getattr), a field's own resolver or the attribute's own descriptor: the same answers."""
+    base = model_with(
+        plain=UnicodeAttribute(),
+        renamed=UnicodeAttribute(attr_name="stored_as"),
+        unset=UnicodeAttribute(null=True),
+        shouted=ShoutedAttribute(),
+        own=UnicodeAttribute(null=True),
+    )
+
+    class Things(PynamoObjectType):
+        class Meta:
+            model = base
+            registry = Registry()
+
+        own = AttributeField(graphene.String, base.own, resolver=lambda item, info: "from the field's resolver")
+
+    subclass = type("SubThing", (base,), {"plain": ShoutedAttribute()})  # its items read `plain` its own way
+    selection = "plain renamed unset shouted own"
+    expected = {"plain": "p", "renamed": "r", "unset": None, "shouted": "S", "own": "from the field's resolver"}
+    schema, data = query_value(Things, base("k", plain="p", renamed="r", shouted="s"), selection)
+    assert data == expected
+    _, data = query_value(Things, subclass("k", plain="p", renamed="r", shouted="s"), selection)
+    assert data == {**expected, "plain": "P"}
+    fields = schema.graphql_schema.get_type("Things").fields
+    direct = {name: getattr(field.resolve, "__name__", "") == "read_attribute" for name, field in fields.items()}
+    assert direct == {"plain": True, "renamed": True, "unset": True, "shouted": False, "own": False, "key": True}
