@@ -84,9 +84,7 @@ class AppExecutionContext(ExecutionContext):
         return_type = field_def.type
         # Once per field, hundreds of times in a large page: no frame of ours between here and the clock.
         if clock() > self.deadline:
-            error = located_error(OperationTimeout(), field_nodes, path.as_list())
-            self.handle_field_error(error, return_type, path)
-            return None
+            return self._field_error(OperationTimeout(), return_type, field_nodes, path)
         if self.middleware_manager:
             return ExecutionContext.execute_field(self, parent_type, source, field_nodes, path)
         resolve = field_def.resolve or self.field_resolver
@@ -103,8 +101,7 @@ class AppExecutionContext(ExecutionContext):
                 return self._await_completed(return_type, field_nodes, path, completed)
             return completed
         except Exception as raw_error:
-            self.handle_field_error(located_error(raw_error, field_nodes, path.as_list()), return_type, path)
-            return None
+            return self._field_error(raw_error, return_type, field_nodes, path)
 
     async def _complete_when_resolved(
         self, return_type: GraphQLOutputType, field_nodes: list[FieldNode], info: GraphQLResolveInfo,
@@ -114,8 +111,7 @@ class AppExecutionContext(ExecutionContext):
             completed = self.complete_value(return_type, field_nodes, info, path, await result)
             return await completed if self.is_awaitable(completed) else completed
         except Exception as raw_error:
-            self.handle_field_error(located_error(raw_error, field_nodes, path.as_list()), return_type, path)
-            return None
+            return self._field_error(raw_error, return_type, field_nodes, path)
 
     async def _await_completed(
         self, return_type: GraphQLOutputType, field_nodes: list[FieldNode], path: Path, completed: Any
@@ -123,8 +119,14 @@ class AppExecutionContext(ExecutionContext):
         try:
             return await completed
         except Exception as raw_error:
-            self.handle_field_error(located_error(raw_error, field_nodes, path.as_list()), return_type, path)
-            return None
+            return self._field_error(raw_error, return_type, field_nodes, path)
+
+    def _field_error(
+        self, raw_error: Exception, return_type: GraphQLOutputType, field_nodes: list[FieldNode], path: Path
+    ) -> None:
+        """Answer the field null with `raw_error` located on it, as graphql-core does (a non-null field
+        raises it instead, to null its parent)."""
+        self.handle_field_error(located_error(raw_error, field_nodes, path.as_list()), return_type, path)
 
     def complete_value(
         self, return_type: GraphQLOutputType, field_nodes: list[FieldNode], info: GraphQLResolveInfo,
