@@ -48,8 +48,8 @@ _SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "DYNAMODB_CONNECT_TIMEOUT": (float, 1.0, 1.0),
     "DYNAMODB_READ_TIMEOUT": (float, 3.0, 3.0),
     "DYNAMODB_MAX_ATTEMPTS": (int, 3, 3),
-    # Reads as signed JSON over botocore's session, skipping its per-call pipeline (lean_dynamodb.py).
-    "DYNAMODB_LEAN_READS": (_bool, True, True),
+    # Item calls as signed JSON over botocore's session, skipping its per-call pipeline (lean_dynamodb.py).
+    "DYNAMODB_LEAN_PATH": (_bool, True, True),
     "JWT_SECRET_KEY": (str, None, None),
     # On Lambda: the SSM SecureString that lambda_handler.py reads into JWT_SECRET_KEY.
     "JWT_SECRET_PARAMETER": (str, None, None),

@@ -1,17 +1,19 @@
-"""A lean path for DynamoDB reads, behind PynamoDB's connection.
+"""A lean path for DynamoDB calls, behind PynamoDB's connection.
 
 On a loopback endpoint botocore's per-call pipeline (event hooks, endpoint rules, a
 user-agent string rebuilt per call, serialization and parsing by walking the service
-model) costs more CPU than the round trip itself. DynamoDB speaks plain JSON, so a read
+model) costs more CPU than the round trip itself. DynamoDB speaks plain JSON, so a call
 can be sent as that JSON, signed by botocore's SigV4 signer (`Signer`: minus the work it
 repeats per request) with the credentials of PynamoDB's botocore session, over an HTTP
 session of botocore's, set up as a client's.
 
-Anything out of the ordinary goes back to botocore's pipeline, which then makes the call
-as it always did: a status other than 200, a connection error, a CRC32 mismatch, bytes
-in the request. Only reads take this path, so sending such a request again is safe, and
-every error, retry and exception type is botocore's own. A response holding binary
-values is parsed by botocore's parser, which decodes them.
+A 200 answer is parsed as JSON (by botocore's parser when it holds binary values). Any
+other outcome, an error answer, a CRC32 mismatch or a connection error, is handed to
+botocore's pipeline as the outcome of its own first attempt: botocore parses it, raises
+its own exception or retries as its retry policy says, so nothing is sent again that
+botocore would not send again, and every error, retry and exception type is botocore's.
+A call that cannot be sent as JSON (bytes in the request) or without botocore's help
+(no credentials) goes through botocore's pipeline from the start.
 """
 
 from __future__ import annotations
@@ -20,21 +22,31 @@ import json
 import os
 import re
 import socket
+import threading
+import uuid
 import zlib
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache, partial
 from typing import Any
 
 import botocore
 from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth, _host_from_url
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.credentials import Credentials, EnvProvider
 from botocore.endpoint import EndpointCreator
 from botocore.exceptions import HTTPClientError
 from botocore.httpsession import URLLib3Session
 from pynamodb.connection.base import Connection
 
-# Reads only: on a fallback the request is sent again through botocore, harmless for a read.
-READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+# The data plane's calls; the others (tables, backups, TTL...) are rare: botocore makes them.
+LEAN_OPERATIONS = frozenset({
+    "GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems",
+    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+})
+# Members botocore fills with a new UUID when absent (the model's idempotencyToken trait): filled
+# before the lean attempt, so botocore's retries of it carry the same token.
+IDEMPOTENCY_TOKENS = {"TransactWriteItems": "ClientRequestToken"}
 # A binary value is an object key "B" or "BS"; a string value "B" (a user named B) is not one.
 # Inside a JSON string a quote is escaped, so this cannot match within one: a false match only
 # costs botocore's parse, a missed one cannot happen.
@@ -113,7 +125,7 @@ def _signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
 
 
 class LeanSender:
-    """Send the DynamoDB reads of one PynamoDB connection as signed JSON over an HTTP session.
+    """Send the DynamoDB calls of one PynamoDB connection as signed JSON over an HTTP session.
 
     It needs no botocore client: creating one loads the service model, the endpoint rules
     and the partitions (about 50 ms of a cold start, more than the rest of the first
@@ -150,8 +162,10 @@ class LeanSender:
             **dict(connection._extra_headers or {}),
         }
 
-    def call(self, connection: Connection, operation_name: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        """Return the response of a read, or None when botocore's pipeline must make the call."""
+    def call(
+        self, connection: Connection, operation_name: str, params: dict[str, Any]
+    ) -> dict[str, Any] | AWSResponse | HTTPClientError | None:
+        """Send a call; return its parsed response, or the outcome botocore must take over, or None if unsent."""
         credentials = self.credentials if self.session is None else self.session.get_credentials()
         if credentials is None:  # botocore raises its NoCredentialsError: let it
             return None
@@ -164,14 +178,14 @@ class LeanSender:
         request.headers["Content-Length"] = str(len(request.body))  # unsigned, as botocore adds it after signing
         try:
             response = self.http.send(request)
-        except HTTPClientError:  # botocore retries connection errors: let it
-            return None
+        except HTTPClientError as error:
+            return error
         if response.status_code != 200:
-            return None
+            return response
         content = response.content
         expected_crc = response.headers.get("x-amz-crc32")
         if expected_crc is not None and zlib.crc32(content) != int(expected_crc):
-            return None
+            return response
         if _BINARY_KEY.search(content):
             return _parse_with_botocore(connection.client, operation_name, response)
         parsed = json.loads(content)
@@ -237,17 +251,77 @@ def _sender_of(connection: Connection) -> LeanSender | None:
     return sender or None
 
 
+Pipeline = Callable[[Connection, str, dict[str, Any]], dict[str, Any]]
+
+
+def _send(connection: Connection, operation_name: str, params: dict[str, Any], pipeline: Pipeline) -> dict[str, Any]:
+    """Make a call on the lean path; `pipeline` is botocore's, for what the lean path hands over."""
+    sender = _sender_of(connection) if operation_name in LEAN_OPERATIONS else None
+    if sender is None:
+        return pipeline(connection, operation_name, params)
+    token = IDEMPOTENCY_TOKENS.get(operation_name)
+    if token is not None and token not in params:
+        params = {**params, token: str(uuid.uuid4())}
+    outcome = sender.call(connection, operation_name, params)
+    if isinstance(outcome, dict):
+        return outcome
+    if outcome is None:  # nothing was sent
+        return pipeline(connection, operation_name, params)
+    with _handed_over(connection.client, operation_name, outcome):
+        return pipeline(connection, operation_name, params)
+
+
+# The outcome of a lean attempt that botocore's pipeline takes as its own first attempt's, per thread:
+# (client, operation name, the answer or the connection error).
+_pending = threading.local()
+
+
+@contextmanager
+def _handed_over(client: Any, operation_name: str, outcome: AWSResponse | HTTPClientError) -> Iterator[None]:
+    # Registered once per client (botocore copies the event hooks into each client).
+    client.meta.events.register("before-send.dynamodb", partial(_take_over, client), unique_id=_HAND_OVER)
+    _pending.value = (client, operation_name, outcome)
+    try:
+        yield
+    finally:  # unclaimed if botocore refused the call before sending it (parameter validation)
+        _pending.value = None
+
+
+_HAND_OVER = "lean_dynamodb.take_over"
+
+
+def _take_over(client: Any, event_name: str, **_: Any) -> AWSResponse | None:
+    """botocore's before-send hook: answer the first attempt with the lean attempt's outcome."""
+    pending = getattr(_pending, "value", None)
+    if pending is None or pending[0] is not client or event_name != f"before-send.dynamodb.{pending[1]}":
+        return None  # a request of botocore's own, a retry say: send it
+    _pending.value = None
+    outcome = pending[2]
+    if isinstance(outcome, HTTPClientError):
+        raise outcome  # botocore takes an exception here for a failed send, and retries it as one
+    return outcome  # type: ignore[no-any-return]
+
+
 def _make_api_call(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
-    if operation_name in READ_OPERATIONS:
-        sender = _sender_of(self)
-        response = sender.call(self, operation_name, operation_kwargs) if sender is not None else None
-        if response is not None:
-            return response
-    return _botocore_make_api_call(self, operation_name, operation_kwargs)  # type: ignore[no-any-return]
+    return _send(self, operation_name, operation_kwargs, _botocore_make_api_call)
+
+
+def _client_call(connection: Connection, operation_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    return connection.client._make_api_call(operation_name, params)  # type: ignore[no-any-return]
+
+
+def call(connection: Connection, operation_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Make a call as `connection.client` makes it (its response, errors and retries), on the lean path if on.
+
+    For calls that need botocore's own error (PynamoDB's keeps only the code and message).
+    """
+    if not installed():
+        return _client_call(connection, operation_name, params)
+    return _send(connection, operation_name, params, _client_call)
 
 
 def install() -> None:
-    """Send PynamoDB's reads through the lean path from now on."""
+    """Send PynamoDB's calls through the lean path from now on."""
     Connection._make_api_call = _make_api_call  # type: ignore[method-assign]
 
 
@@ -257,5 +331,5 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
-    """Say whether reads take the lean path."""
+    """Say whether calls take the lean path."""
     return Connection._make_api_call is _make_api_call

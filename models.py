@@ -597,7 +597,7 @@ def configure(settings: Mapping[str, Any]) -> None:
     passwords.configure(
         settings["ARGON2_TIME_COST"], settings["ARGON2_MEMORY_COST"], settings["ARGON2_PARALLELISM"]
     )
-    lean_dynamodb.install() if settings["DYNAMODB_LEAN_READS"] else lean_dynamodb.uninstall()
+    lean_dynamodb.install() if settings["DYNAMODB_LEAN_PATH"] else lean_dynamodb.uninstall()
 
 
 def _connection_of(model: type[Model]) -> Connection:

@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from flask import current_app, request
 
+import lean_dynamodb
 from errors import AppError, TooManyAttempts
 from models import LoginAttempts, _connection_of
 
@@ -87,16 +88,14 @@ def client_address() -> str:
     return str(parsed)
 
 
-# The records. Plain UpdateItem calls: the claim needs ReturnValuesOnConditionCheckFailure,
-# which PynamoDB's Model.update does not offer, and one call per step keeps a login at three.
+# The records. Plain UpdateItem calls, as botocore's client makes them: the claim needs
+# ReturnValuesOnConditionCheckFailure and the old item in the error, which PynamoDB's
+# Model.update neither offers nor keeps; one call per step keeps a login at three.
 
 
-def _client() -> Any:
-    return _connection_of(LoginAttempts).client
-
-
-def _table() -> str:
-    return LoginAttempts.Meta.table_name
+def _call(operation_name: str, **params: Any) -> dict[str, Any]:
+    params["TableName"] = LoginAttempts.Meta.table_name
+    return lean_dynamodb.call(_connection_of(LoginAttempts), operation_name, params)
 
 
 def _count_address(action: str, address: str, now: float, settings: Any) -> None:
@@ -105,8 +104,8 @@ def _count_address(action: str, address: str, now: float, settings: Any) -> None
     if limit == 0:
         return
     start = int(now // window) * window
-    response = _client().update_item(
-        TableName=_table(),
+    response = _call(
+        "UpdateItem",
         Key={"key": {"S": f"address:{action}:{address}:{start}"}},
         UpdateExpression="ADD hits :one SET expires_at = :end",
         ExpressionAttributeValues={":one": {"N": "1"}, ":end": {"N": str(start + window)}},
@@ -124,8 +123,8 @@ def _claim(key: str, now: float, settings: Any) -> int:
     """
     hold = math.ceil(now) + 1
     try:
-        response = _client().update_item(
-            TableName=_table(),
+        response = _call(
+            "UpdateItem",
             Key={"key": {"S": key}},
             UpdateExpression="SET blocked_until = :hold, expires_at = if_not_exists(expires_at, :hold)",
             ConditionExpression="attribute_not_exists(blocked_until) OR blocked_until <= :now",
@@ -148,8 +147,8 @@ def _record_failure(key: str, failures: int, settings: Any) -> None:
     """Store `failures` failed passwords in a row and block the account for its delay."""
     max_delay = settings["THROTTLE_MAX_DELAY"]
     blocked_until = math.ceil(clock()) + delay_after(failures, max_delay)
-    _client().update_item(
-        TableName=_table(),
+    _call(
+        "UpdateItem",
         Key={"key": {"S": key}},
         UpdateExpression="SET failures = :failures, blocked_until = :until, expires_at = :expires",
         ExpressionAttributeValues={
@@ -162,7 +161,7 @@ def _record_failure(key: str, failures: int, settings: Any) -> None:
 
 
 def _clear(key: str) -> None:
-    _client().delete_item(TableName=_table(), Key={"key": {"S": key}})
+    _call("DeleteItem", Key={"key": {"S": key}})
 
 
 def _seconds_until(moment: float, now: float) -> int:

@@ -1,16 +1,18 @@
-"""The lean read path: the same requests, answers, errors and retries as botocore's pipeline."""
+"""The lean path: the same requests, answers, errors and retries as botocore's pipeline, reads and writes."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from werkzeug.serving import make_server
@@ -114,8 +116,84 @@ def reads(user: models.User) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def writes() -> list[tuple[str, dict[str, Any]]]:
+    """Writes whose answers depend only on the state `reset` makes: item w1 with n = 1, no item w2."""
+    users = models.User.Meta.table_name
+    w1, w2 = {"id": {"S": "w1"}}, {"id": {"S": "w2"}}
+    return [
+        ("PutItem", {"TableName": users, "Item": {**w2, "n": {"N": "5"}}, "ReturnValues": "ALL_OLD"}),
+        (
+            "UpdateItem",
+            {
+                "TableName": users,
+                "Key": w1,
+                "UpdateExpression": "ADD n :one",
+                "ConditionExpression": "attribute_exists(id)",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                "ReturnValues": "ALL_NEW",
+            },
+        ),
+        ("DeleteItem", {"TableName": users, "Key": w1, "ReturnValues": "ALL_OLD"}),
+        (
+            "BatchWriteItem",
+            {"RequestItems": {users: [{"PutRequest": {"Item": w2}}, {"DeleteRequest": {"Key": w1}}]}},
+        ),
+        (
+            "TransactWriteItems",
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": users, "Item": w2, "ConditionExpression": "attribute_not_exists(id)"}},
+                    {"Update": {"TableName": users, "Key": w1, "UpdateExpression": "SET n = :two",
+                                "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+                ]
+            },
+        ),
+    ]
+
+
+def reset(connection: Connection) -> None:
+    users = models.User.Meta.table_name
+    connection.client.put_item(TableName=users, Item={"id": {"S": "w1"}, "n": {"N": "1"}})
+    connection.client.delete_item(TableName=users, Key={"id": {"S": "w2"}})
+
+
+def state(connection: Connection) -> list[dict[str, Any] | None]:
+    users = models.User.Meta.table_name
+    return [connection.client.get_item(TableName=users, Key={"id": {"S": key}}, ConsistentRead=True).get("Item")
+            for key in ("w1", "w2")]
+
+
 def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in response.items() if key != "ResponseMetadata"}
+
+
+def took_the_lean_path(request: dict[str, Any]) -> bool:
+    return "amz-sdk-invocation-id" not in request["headers"]  # botocore's pipeline sends it
+
+
+@pytest.mark.parametrize("index", range(5), ids=["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
+                                                 "TransactWriteItems"])
+def test_a_write_sends_the_same_request_and_gets_the_same_answer_and_state(
+    proxy: FaultyProxy, app: Any, index: int
+) -> None:
+    """GIVEN one state and a write WHEN sent by each path THEN the same JSON, the same answer, the same state."""
+    operation, params = writes()[index]
+    answers, sent, states, lean_path = [], [], [], []
+    for lean in (False, True):
+        connection = connect(proxy, lean)
+        reset(connection)
+        proxy.requests.clear()
+        answers.append(without_metadata(connection.dispatch(operation, json.loads(json.dumps(params)))))
+        sent.append([(request["target"], request["body"]) for request in proxy.requests])
+        lean_path.append([took_the_lean_path(request) for request in proxy.requests])
+        states.append(state(connection))
+    tokens = [body.pop("ClientRequestToken", None) for calls in sent for _, body in calls]
+    if operation == "TransactWriteItems":  # botocore fills it with a new UUID when absent; so does the lean path
+        assert [str(uuid.UUID(token)) for token in tokens] == tokens
+    else:
+        assert tokens == [None, None]
+    assert sent[0] == sent[1] == [(f"DynamoDB_20120810.{operation}", {**params, "ReturnConsumedCapacity": "TOTAL"})]
+    assert (answers[0], states[0], lean_path) == (answers[1], states[1], [[False], [True]])
 
 
 @pytest.mark.parametrize("index", range(5), ids=["GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"])
@@ -132,7 +210,7 @@ def test_a_read_sends_the_same_request_and_gets_the_same_answer(
     assert sent[0] == sent[1] == [(f"DynamoDB_20120810.{operation}", {**params, "ReturnConsumedCapacity": "TOTAL"})]
     assert without_metadata(answers[0]) == without_metadata(answers[1])
     assert answers[1]["ResponseMetadata"]["HTTPStatusCode"] == 200
-    assert "amz-sdk-invocation-id" not in proxy.requests[0]["headers"]  # it did take the lean path
+    assert took_the_lean_path(proxy.requests[0])
     assert proxy.requests[0]["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 Credential=local/")
 
 
@@ -144,14 +222,114 @@ def test_a_read_sends_the_same_request_and_gets_the_same_answer(
     ],
 )
 def test_an_error_is_botocores_own(proxy: FaultyProxy, app: Any, params: dict[str, Any], code: str) -> None:
-    """GIVEN a read DynamoDB refuses WHEN sent by each path THEN the same exception, code and message come out."""
-    raised = []
+    """GIVEN a read DynamoDB refuses WHEN sent by each path THEN the same exception, code and message come out,
+    after one request."""
+    raised, counts = [], []
     for lean in (False, True):
+        proxy.requests.clear()
         with pytest.raises(ClientError) as caught:
             connect(proxy, lean).dispatch("GetItem", dict(params))
         raised.append((type(caught.value), caught.value.response["Error"]))
-    assert raised[0] == raised[1]
+        counts.append(len(proxy.requests))
+    assert (raised[0], counts) == (raised[1], [1, 1])
     assert raised[1][1]["Code"] == code
+
+
+CONDITIONAL_UPDATE = {
+    "Key": {"id": {"S": "w1"}},
+    "UpdateExpression": "SET n = :two",
+    "ConditionExpression": "n = :zero",
+    "ExpressionAttributeValues": {":two": {"N": "2"}, ":zero": {"N": "0"}},
+    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+}
+CANCELLED_TRANSACTION = [
+    {"ConditionCheck": {"Key": {"id": {"S": "w1"}}, "ConditionExpression": "attribute_exists(id)"}},
+    {"Put": {"Item": {"id": {"S": "w2"}}, "ConditionExpression": "attribute_exists(id)",
+             "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+]
+
+
+def _with_table(params: dict[str, Any]) -> dict[str, Any]:
+    users = models.User.Meta.table_name
+    if "TransactItems" in params:
+        return {"TransactItems": [{kind: {**item, "TableName": users}} for entry in params["TransactItems"]
+                                  for kind, item in entry.items()]}
+    return {**params, "TableName": users}
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "expected"),
+    [
+        ("UpdateItem", CONDITIONAL_UPDATE,
+         ("ConditionalCheckFailedException", {"Item": {"id": {"S": "w1"}, "n": {"N": "1"}}})),
+        ("TransactWriteItems", {"TransactItems": CANCELLED_TRANSACTION},
+         ("TransactionCanceledException", {"CancellationReasons": [{"Code": "None"}, {
+             "Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}]})),
+        ("PutItem", {"Item": {"id": {"S": "w1"}, "n": {"N": "-"}}}, ("ValidationException", {})),
+        ("PutItem", {"Item": {"id": {"S": 1}}}, ("SerializationException", {})),  # PynamoDB turns off validation
+    ],
+    ids=["conditional check, old item", "transaction cancelled, reasons", "invalid", "not serializable"],
+)
+def test_a_refused_write_raises_botocores_error_after_one_request(
+    proxy: FaultyProxy, app: Any, operation: str, params: dict[str, Any], expected: tuple[str, dict[str, Any]]
+) -> None:
+    """GIVEN a write DynamoDB refuses WHEN made as botocore's client makes it, by each path THEN botocore's own
+    exception class with the same response, the state unchanged, and one request: a refused write is not sent
+    again."""
+    raised, counts, states = [], [], []
+    for lean in (False, True):
+        connection = connect(proxy, lean)
+        reset(connection)
+        proxy.requests.clear()
+        with pytest.raises(ClientError) as caught:
+            lean_dynamodb.call(connection, operation, _with_table(params))
+        error = caught.value
+        code = error.response["Error"]["Code"]
+        assert type(error) is connection.client.exceptions.from_code(code)  # the class this client raises for it
+        extra = {key: value for key, value in error.response.items() if key not in ("Error", "ResponseMetadata")}
+        raised.append((type(error).__name__, code, extra))
+        counts.append(len(proxy.requests))
+        states.append(state(connection))
+    assert raised[0] == raised[1]  # the whole responses, botocore's modeled fields included
+    code, fields = expected
+    assert (raised[1][1], {key: raised[1][2][key] for key in fields}) == (code, fields)
+    assert (counts, states[0]) == ([1, 1], states[1])
+
+
+def test_pynamodb_wraps_a_refused_write_the_same_way(proxy: FaultyProxy, app: Any) -> None:
+    """GIVEN a cancelled transaction WHEN made through PynamoDB's connection by each path THEN its
+    VerboseClientError with the same cancellation reasons."""
+    reasons = []
+    for lean in (False, True):
+        connection = connect(proxy, lean)
+        reset(connection)
+        with pytest.raises(ClientError) as caught:
+            connection.dispatch("TransactWriteItems", _with_table({"TransactItems": CANCELLED_TRANSACTION}))
+        reasons.append((type(caught.value).__name__, [
+            reason and (reason.code, reason.raw_item) for reason in caught.value.cancellation_reasons]))
+    assert reasons == [("VerboseClientError", [None, ("ConditionalCheckFailed", None)])] * 2
+
+
+class _Body:
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self) -> Iterator[bytes]:
+        yield self.content
+
+
+def test_an_outcome_botocore_never_asked_for_is_dropped(proxy: FaultyProxy, app: Any) -> None:
+    """GIVEN a lean outcome handed over for a call botocore then refuses before sending WHEN the next call is
+    made THEN it is sent and answered, not given the stale outcome."""
+    from botocore.awsrequest import AWSResponse
+
+    connection = connect(proxy, True)
+    reset(connection)
+    stale = AWSResponse(proxy.url, 400, {}, _Body(b'{"__type": "x#ValidationException", "message": "stale"}'))
+    with pytest.raises(RuntimeError), lean_dynamodb._handed_over(connection.client, "GetItem", stale):
+        raise RuntimeError("refused before sending")
+    item = connection.client.get_item(TableName=models.User.Meta.table_name, Key={"id": {"S": "w1"}})
+    assert item["Item"] == {"id": {"S": "w1"}, "n": {"N": "1"}}
 
 
 @pytest.mark.parametrize(
@@ -181,11 +359,99 @@ def test_a_fault_gets_botocores_retries(
         except ClientError as error:
             outcomes.append(error.response["Error"]["Code"])
         counts.append(len(proxy.requests))
-    assert outcomes == [outcome, outcome]
-    if requests is not None:  # until a read succeeds, each attempt is one request either way
-        assert counts == [requests, requests]
-    else:  # botocore gives up after 1 + retries attempts; the lean attempt comes before those
-        assert counts == [1 + retries, 2 + retries]
+    # The lean attempt is botocore's first: it gives up after 1 + retries attempts on either path.
+    assert (outcomes, counts) == ([outcome, outcome], [requests or 1 + retries] * 2)
+
+
+@pytest.mark.parametrize(
+    ("plan", "outcome", "requests", "n"),
+    [
+        ([THROTTLED], "2", 2, "2"),
+        ([UNAVAILABLE], "2", 2, "2"),
+        ([THROTTLED] * 5, "ThrottlingException", 3, "1"),
+    ],
+    ids=["throttled once", "unavailable", "throttled throughout"],
+)
+def test_a_write_meets_faults_as_botocore_meets_them(
+    proxy: FaultyProxy, app: Any, plan: list[Any], outcome: str, requests: int, n: str
+) -> None:
+    """GIVEN faults on the wire (answered by the proxy: DynamoDB never sees them) WHEN a write meets them
+    THEN botocore's retries, its answer or its error, and the write applied once or not at all."""
+    _, params = writes()[1]  # ADD n :one
+    results = []
+    for lean in (False, True):
+        connection = connect(proxy, lean)
+        reset(connection)
+        proxy.requests.clear()
+        proxy.plan = list(plan)
+        try:
+            answer: str = connection.dispatch("UpdateItem", dict(params))["Attributes"]["n"]["N"]
+        except ClientError as error:
+            answer = error.response["Error"]["Code"]
+        results.append((answer, len(proxy.requests), state(connection)[0]["n"]["N"]))
+    assert results == [(outcome, requests, n)] * 2
+
+
+def test_a_transaction_keeps_its_token_when_botocore_sends_it_again(proxy: FaultyProxy, app: Any) -> None:
+    """GIVEN a transaction answered 503 once WHEN made on the lean path THEN botocore's retry carries the token
+    of the first attempt, so DynamoDB applies it at most once."""
+    _, params = writes()[4]
+    connection = connect(proxy, True)
+    reset(connection)
+    proxy.requests.clear()
+    proxy.plan = [UNAVAILABLE]
+    connection.dispatch("TransactWriteItems", json.loads(json.dumps(params)))
+    tokens = [request["body"]["ClientRequestToken"] for request in proxy.requests]
+    assert ([took_the_lean_path(request) for request in proxy.requests], len(set(tokens))) == ([True, False], 1)
+
+
+def test_the_idempotency_tokens_are_the_models(app: Any) -> None:
+    """GIVEN botocore's DynamoDB model THEN the members it fills with a UUID are those the lean path fills."""
+    service = models._connection_of(models.User).client.meta.service_model
+    tokens = {name: service.operation_model(name).idempotent_members for name in lean_dynamodb.LEAN_OPERATIONS}
+    assert {name: members for name, members in tokens.items() if members} == {
+        name: [member] for name, member in lean_dynamodb.IDEMPOTENCY_TOKENS.items()
+    }
+
+
+class ClosingServer:
+    """Accept connections and close them at once, counting them: a send that fails on the wire."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                peer, _ = self.socket.accept()
+            except OSError:
+                return
+            peer.recv(65536)
+            self.accepted += 1
+            peer.close()
+
+
+def test_a_failed_send_is_botocores_first_attempt() -> None:
+    """GIVEN an endpoint that drops every connection WHEN a write is made by each path THEN botocore's
+    ConnectionClosedError after the same number of attempts."""
+    server = ClosingServer()
+    attempts = []
+    try:
+        for lean in (False, True):
+            lean_dynamodb.install() if lean else lean_dynamodb.uninstall()
+            connection = Connection(host=server.url, region="us-east-1", aws_access_key_id="local",
+                                    aws_secret_access_key="local", max_retry_attempts=1)
+            before = server.accepted
+            with pytest.raises(ConnectionClosedError):
+                connection.dispatch("DeleteItem", {"TableName": "t", "Key": {"id": {"S": "w1"}}})
+            attempts.append(server.accepted - before)
+    finally:
+        server.socket.close()
+        lean_dynamodb.install()
+    assert attempts == [2, 2]
 
 
 def test_binary_values_come_back_as_bytes(proxy: FaultyProxy, saved_user: models.User) -> None:
@@ -257,7 +523,7 @@ def test_the_setting_chooses_the_path(settings: dict[str, Any], value: str, inst
     import config
 
     try:
-        models.configure(config.load_settings({**settings, "DYNAMODB_LEAN_READS": value}, environ={}))
+        models.configure(config.load_settings({**settings, "DYNAMODB_LEAN_PATH": value}, environ={}))
         assert lean_dynamodb.installed() is installed
     finally:
         lean_dynamodb.install()
