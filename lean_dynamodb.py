@@ -131,7 +131,7 @@ class LeanSender:
     and the partitions (about 50 ms of a cold start, more than the rest of the first
     request). The session is set up as botocore sets up a client's (timeouts, pool size,
     TCP_NODELAY, proxies and CA bundle from the environment); the client is created only
-    when a call falls back to it.
+    when botocore must take a call over.
 
     Where botocore would take the credentials from the connection's keys or from the
     environment (the first source in its chain; what Lambda uses) and no AWS config file
@@ -274,6 +274,7 @@ def _send(connection: Connection, operation_name: str, params: dict[str, Any], p
 # The outcome of a lean attempt that botocore's pipeline takes as its own first attempt's, per thread:
 # (client, operation name, the answer or the connection error).
 _pending = threading.local()
+_HAND_OVER = "lean_dynamodb.take_over"  # the hook's id: one per client
 
 
 @contextmanager
@@ -283,11 +284,8 @@ def _handed_over(client: Any, operation_name: str, outcome: AWSResponse | HTTPCl
     _pending.value = (client, operation_name, outcome)
     try:
         yield
-    finally:  # unclaimed if botocore refused the call before sending it (parameter validation)
+    finally:  # unclaimed if botocore failed before sending (a parameter it refuses, signing)
         _pending.value = None
-
-
-_HAND_OVER = "lean_dynamodb.take_over"
 
 
 def _take_over(client: Any, event_name: str, **_: Any) -> AWSResponse | None:
