@@ -11,6 +11,8 @@ DynamoDB read through a botocore client, json.dumps. Figures:
   latency, requests per second, DynamoDB requests per request;
 - `todos(first: 10)` and `todos(first: 100)` pages: own time per edge, and the floor's
   per item (one Query of as many items, then JSON);
+- the `addTodo` mutation: own time, and the floor's for the same writes (one
+  TransactWriteItems: the todo and the user's count; the user read again for the payload);
 - DynamoDB requests per operation: `nodes` with 100 todo ids, and a two-level nested
   query (the viewer's todos, each with its node fields).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import uuid
 from typing import Any
 
 from common import AUDIENCE, ISSUER, PASSWORD, SECRET, SendTimer, app_settings, measure, store_process
@@ -31,6 +34,10 @@ PAGE = (
 )
 NESTED = "{ viewer { id todos(first: 10) { edges { node { id text complete } } } } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Todo { text complete } } }"
+ADD = (
+    "mutation($input: AddTodoInput!) { addTodo(input: $input) { todoEdge { cursor node { id text complete } } "
+    "user { id totalCount } } }"
+)
 PREFIX = "benchwsgi_"
 ROUNDS = 5  # ours and the floor take turns, so that a noisy neighbour slows both alike
 
@@ -97,6 +104,22 @@ def run(url: str, timer: SendTimer, repeat: int) -> dict[str, Any]:
 
         return page
 
+    def floor_add() -> str:
+        claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
+        user, todo = {"id": {"S": claims["sub"]}}, str(uuid.uuid4())
+        botocore_client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": todo_table, "ConditionExpression": "attribute_not_exists(id)", "Item": {
+                "user_id": user["id"], "id": {"S": todo}, "text": {"S": "bench"}, "complete": {"BOOL": False}}}},
+            {"Update": {"TableName": users, "Key": user, "UpdateExpression": "ADD todo_count :one",
+                        "ConditionExpression": "attribute_exists(id)",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        ])  # fmt: skip
+        item = botocore_client.get_item(TableName=users, Key=user, ConsistentRead=True)["Item"]
+        payload = {"todoEdge": {"node": {"id": todo, "text": "bench", "complete": False}},
+                   "user": {"id": item["id"]["S"], "totalCount": int(item["todo_count"]["N"])}}  # fmt: skip
+        return json.dumps({"data": {"addTodo": payload}})
+
+    viewer_id = graphql("{ viewer { id } }")().get_json()["data"]["viewer"]["id"]
     rows: dict[str, Any] = {}
     # Interleaved rounds, so that a noisy neighbour slows both sides alike.
     rounds = ROUNDS
@@ -107,6 +130,8 @@ def run(url: str, timer: SendTimer, repeat: int) -> dict[str, Any]:
         ("page 10 floor", floor_page(10), 10),
         ("page 100", graphql(PAGE, n=100), 100),
         ("page 100 floor", floor_page(100), 100),
+        ("addTodo", graphql(ADD, input={"text": "bench", "userId": viewer_id}), 1),
+        ("addTodo floor", floor_add, 1),
     ] * rounds:
         figures = measure(timer, function, repeat // rounds if size < 100 else max(30, repeat // (2 * rounds)))
         figures["size"] = size
@@ -145,6 +170,10 @@ def print_report(rows: dict[str, Any], repeat: int) -> None:
         sends = _median(rows[f"page {size}"], "sends")
         label = f"todos(first: {size}): own time per edge, ms ({sends:.0f} DynamoDB requests)"
         print(f"| {label} | {ours:.3f} | {least:.3f} | {ours / least:.2f}x |")
+    ours, least = _median(rows["addTodo"], "own_p50_ms"), _median(rows["addTodo floor"], "own_p50_ms")
+    sends = _median(rows["addTodo"], "sends"), _median(rows["addTodo floor"], "sends")
+    label = f"addTodo mutation: own time, ms (p50; {sends[0]:.0f} and {sends[1]:.0f} DynamoDB requests)"
+    print(f"| {label} | {ours:.2f} | {least:.2f} | {ours / least:.2f}x |")
     print()
     print("| operation | DynamoDB requests | latency p50, ms |")
     print("|---|---|---|")
