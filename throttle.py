@@ -88,7 +88,7 @@ def client_address() -> str:
     return str(parsed)
 
 
-# The records. Plain UpdateItem calls, as botocore's client makes them: the claim needs
+# The records. Plain calls, as botocore's client makes them: the claim needs
 # ReturnValuesOnConditionCheckFailure and the old item in the error, which PynamoDB's
 # Model.update neither offers nor keeps; one call per step keeps a login at three.
 
