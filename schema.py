@@ -69,6 +69,7 @@ class User(gp.PynamoObjectType):
         model = models.User
         interfaces = (relay.Node,)
         only_fields = ("email", "first_name", "last_name", "created_at")
+        use_connection = False  # no field lists users: the cold start need not build UserConnection
 
     user_id = graphene.String(required=True, description="The id to pass as userId in mutations.")
     total_count = graphene.Int(required=True)
