@@ -82,6 +82,3 @@ def _too_large(response: httpx.Response, limit: int) -> str:
 def _origin(response: httpx.Response) -> str:
     url = response.request.url
     return f"{url.scheme}://{url.netloc.decode('ascii')}"
-
-
-
